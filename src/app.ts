@@ -1,0 +1,116 @@
+import cookie from '@fastify/cookie'
+import cors from '@fastify/cors'
+import rateLimit from '@fastify/rate-limit'
+import swagger from '@fastify/swagger'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { authRoutes } from './auth/routes.js'
+import { ErrorResponse, User } from './common-schemas.js'
+import type { Config } from './config.js'
+import type { AppContext } from './context.js'
+import { openDatabase } from './db/index.js'
+import { migrateToLatest } from './db/migrate.js'
+import { registerErrorHandlers } from './errors.js'
+import { createMemoryHub } from './hub/memory.js'
+import type { Hub } from './hub/types.js'
+import { Presence } from './realtime/presence.js'
+import { userRoutes } from './users/routes.js'
+
+export interface BuildOptions {
+  config: Config
+  /** Fastify's logger option; defaults to pino at `config.logLevel`. */
+  logger?: FastifyServerOptions['logger']
+  /** Another hub (the multi-node bus); the in-process one by default. */
+  hub?: Hub
+}
+
+/** Never a token in a log line: `?token=` on /ws is cut from logged URLs. */
+const redactUrl = (url: string) => url.replace(/([?&]token=)[^&]*/g, '$1[redacted]')
+
+function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  return {
+    level: config.logLevel,
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+    serializers: {
+      req: (req: { method: string; url: string; ip?: string; id?: string }) => ({
+        method: req.method,
+        url: redactUrl(req.url),
+        remoteAddress: req.ip,
+      }),
+    },
+  }
+}
+
+/** Builds the whole app from its plugins; migrates the database; never listens. */
+export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
+  const { config } = options
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(config),
+    trustProxy: config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  })
+
+  const database = await openDatabase(config.databaseUrl)
+  try {
+    await migrateToLatest(database.db)
+  } catch (error) {
+    await database.close()
+    throw error
+  }
+  const ctx: AppContext = {
+    config,
+    db: database.db,
+    database,
+    hub: options.hub ?? createMemoryHub(),
+    presence: new Presence(),
+  }
+  app.decorate('ctx', ctx)
+  app.decorateRequest('auth', null)
+  app.addHook('onClose', async () => {
+    await ctx.hub.close()
+    await database.close()
+  })
+
+  registerErrorHandlers(app)
+  app.addSchema(ErrorResponse)
+  app.addSchema(User)
+
+  await app.register(cookie)
+  await app.register(cors, {
+    credentials: true,
+    // Browsers on the listed origins may call the API; same-origin requests need no CORS at all.
+    origin: (origin, callback) =>
+      callback(null, origin !== undefined && config.allowedOrigins.includes(origin)),
+  })
+  await app.register(rateLimit, { global: false })
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Parley', version: '1', description: 'Self-hosted real-time chat: the HTTP API' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          cookie: { type: 'apiKey', in: 'cookie', name: 'sid' },
+        },
+      },
+    },
+  })
+
+  app.get('/docs', { schema: { hide: true } }, async () => app.swagger())
+  app.get(
+    '/healthz',
+    { schema: { tags: ['health'], summary: 'Liveness and database reachability' } },
+    healthz,
+  )
+  async function healthz() {
+    await ctx.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .limit(1)
+      .execute()
+    return { status: 'ok' }
+  }
+
+  await app.register(authRoutes, { ctx })
+  await app.register(userRoutes, { ctx })
+  return app
+}

@@ -1,0 +1,80 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { AppContext } from '../context.js'
+import type { UserRow } from '../db/types.js'
+import { forbidden, unauthorized } from '../errors.js'
+import { findSession, type Session } from './sessions.js'
+
+export const SESSION_COOKIE = 'sid'
+
+export interface Auth {
+  user: UserRow
+  session: Session
+  token: string
+  via: 'bearer' | 'cookie' | 'query'
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: Auth | null
+  }
+}
+
+/** Where a request carries its token: Bearer header first, then the cookie, then `?token=` (for /ws). */
+function findToken(
+  request: FastifyRequest,
+  allowQuery: boolean,
+): { token: string; via: Auth['via'] } | undefined {
+  const header = request.headers.authorization
+  if (header?.startsWith('Bearer ')) return { token: header.slice(7).trim(), via: 'bearer' }
+  const cookie = request.cookies?.[SESSION_COOKIE]
+  if (cookie) return { token: cookie, via: 'cookie' }
+  if (allowQuery) {
+    const query = (request.query as { token?: unknown } | undefined)?.token
+    if (typeof query === 'string' && query) return { token: query, via: 'query' }
+  }
+  return undefined
+}
+
+/**
+ * A browser sends cookies along with cross-site requests; a cookie-authenticated request from an
+ * origin that is neither ours nor allowed is refused, which stops CSRF and cross-site WebSocket hijacking.
+ */
+export function isOriginAllowed(ctx: AppContext, request: FastifyRequest): boolean {
+  const origin = request.headers.origin
+  if (!origin) return true
+  if (ctx.config.allowedOrigins.includes(origin)) return true
+  try {
+    return new URL(origin).host === request.headers.host
+  } catch {
+    return false
+  }
+}
+
+export async function resolveAuth(
+  ctx: AppContext,
+  request: FastifyRequest,
+  allowQuery = false,
+): Promise<Auth | null> {
+  const found = findToken(request, allowQuery)
+  if (!found) return null
+  const result = await findSession(ctx.db, ctx.config, found.token)
+  if (!result) return null
+  if (found.via === 'cookie' && !isOriginAllowed(ctx, request)) {
+    throw forbidden(`Origin ${request.headers.origin} is not allowed`, 'ORIGIN_NOT_ALLOWED')
+  }
+  return { ...result, token: found.token, via: found.via }
+}
+
+/** preHandler for routes that need a logged-in user. */
+export function requireUser(ctx: AppContext) {
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    request.auth = await resolveAuth(ctx, request)
+    if (!request.auth) throw unauthorized()
+  }
+}
+
+/** The authenticated caller of a route guarded by requireUser. */
+export function authOf(request: FastifyRequest): Auth {
+  if (!request.auth) throw unauthorized()
+  return request.auth
+}

@@ -1,0 +1,89 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import type { Config } from '../config.js'
+import { nowIso } from '../context.js'
+import type { Database, UserRow } from '../db/types.js'
+
+// A session token is 256 random bits; the database keeps only its SHA-256, so a leaked
+// database does not leak live sessions.
+
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex')
+
+// last_used_at is written at most this often, so an active session does not write on every request.
+const TOUCH_INTERVAL_MS = 60_000
+
+export interface Session {
+  id: number
+  userId: number
+}
+
+export async function createSession(
+  db: Kysely<Database>,
+  config: Config,
+  userId: number,
+  userAgent: string | undefined,
+): Promise<{ token: string; session: Session }> {
+  const token = randomBytes(32).toString('base64url')
+  const now = new Date()
+  const row = await db
+    .insertInto('sessions')
+    .values({
+      token_hash: hashToken(token),
+      user_id: userId,
+      created_at: now.toISOString(),
+      last_used_at: now.toISOString(),
+      expires_at: new Date(now.getTime() + config.sessionMaxSeconds * 1000).toISOString(),
+      user_agent: userAgent?.slice(0, 256) ?? null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow()
+  return { token, session: { id: Number(row.id), userId } }
+}
+
+/** The live session for a token and its user, or undefined (unknown, expired, idle too long). */
+export async function findSession(
+  db: Kysely<Database>,
+  config: Config,
+  token: string,
+): Promise<{ session: Session; user: UserRow } | undefined> {
+  if (token.length < 16 || token.length > 128) return undefined
+  const row = await db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .selectAll('users')
+    .select(['sessions.id as session_id', 'sessions.last_used_at', 'sessions.expires_at'])
+    .where('sessions.token_hash', '=', hashToken(token))
+    .executeTakeFirst()
+  if (!row || row.deleted_at !== null) return undefined
+  const now = Date.now()
+  const lastUsed = Date.parse(row.last_used_at)
+  if (Date.parse(row.expires_at) <= now || lastUsed + config.sessionIdleSeconds * 1000 <= now) {
+    await db.deleteFrom('sessions').where('id', '=', row.session_id).execute()
+    return undefined
+  }
+  if (now - lastUsed > TOUCH_INTERVAL_MS) {
+    await db
+      .updateTable('sessions')
+      .set({ last_used_at: nowIso() })
+      .where('id', '=', row.session_id)
+      .execute()
+  }
+  const { session_id, last_used_at, expires_at, ...user } = row
+  return { session: { id: Number(session_id), userId: Number(user.id) }, user }
+}
+
+export async function deleteSession(db: Kysely<Database>, sessionId: number): Promise<void> {
+  await db.deleteFrom('sessions').where('id', '=', sessionId).execute()
+}
+
+/** Ends every session of a user but one (or all); returns the ids ended, for closing their sockets. */
+export async function deleteUserSessions(
+  db: Kysely<Database>,
+  userId: number,
+  exceptSessionId?: number,
+): Promise<number[]> {
+  let query = db.deleteFrom('sessions').where('user_id', '=', userId)
+  if (exceptSessionId !== undefined) query = query.where('id', '!=', exceptSessionId)
+  const rows = await query.returning('id').execute()
+  return rows.map((row) => Number(row.id))
+}

@@ -1,0 +1,118 @@
+// One typed config object, read from the environment once and validated at start.
+// A bad value stops the server with a message that names the variable.
+
+export interface Config {
+  port: number
+  host: string
+  /** `sqlite:<path>`, `sqlite::memory:` or `postgres://...` */
+  databaseUrl: string
+  uploadDir: string
+  maxUploadBytes: number
+  /** Extra browser origins allowed for CORS and WebSocket upgrades. */
+  allowedOrigins: string[]
+  /** Register and login attempts per minute per client address. */
+  authRateLimit: number
+  /** WebSocket frames per second per socket (bursts of twice that). */
+  wsRateLimit: number
+  /** Sessions end after this long without use... */
+  sessionIdleSeconds: number
+  /** ...and after this long in any case. */
+  sessionMaxSeconds: number
+  /** Set the cookie's `Secure` flag (the app is served over HTTPS). */
+  cookieSecure: boolean
+  /** Trust X-Forwarded-* from a reverse proxy (client address for rate limits). */
+  trustProxy: boolean
+  redisUrl: string | undefined
+  natsUrl: string | undefined
+  logLevel: string
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, value: string, expected: string) {
+    super(`Invalid ${variable}=${JSON.stringify(value)}: expected ${expected}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, raw, `an integer from ${min} to ${max}`)
+  }
+  return value
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false
+  throw new ConfigError(name, raw, 'true or false')
+}
+
+function databaseUrl(env: Env): string {
+  const raw = env.DATABASE_URL
+  if (raw === undefined || raw === '') return 'sqlite:./data/parley.db'
+  if (/^sqlite:.+/.test(raw) || /^postgres(ql)?:\/\/.+/.test(raw)) return raw
+  throw new ConfigError('DATABASE_URL', raw, 'sqlite:<path>, sqlite::memory: or postgres://...')
+}
+
+function origins(env: Env): string[] {
+  const raw = env.ALLOWED_ORIGINS
+  if (raw === undefined || raw.trim() === '') return []
+  return raw.split(',').map((item) => {
+    const origin = item.trim()
+    try {
+      const url = new URL(origin)
+      if (url.origin !== origin.replace(/\/$/, '')) throw new Error('not an origin')
+      return url.origin
+    } catch {
+      throw new ConfigError(
+        'ALLOWED_ORIGINS',
+        raw,
+        'a comma list of origins such as https://chat.example.com',
+      )
+    }
+  })
+}
+
+function busUrl(env: Env, name: string, schemes: string[]): string | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  if (schemes.some((scheme) => raw.startsWith(`${scheme}://`))) return raw
+  throw new ConfigError(name, raw, `a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`)
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+export function loadConfig(env: Env = process.env): Config {
+  const host = env.HOST || '127.0.0.1'
+  const logLevel = env.LOG_LEVEL || 'info'
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', logLevel, LOG_LEVELS.join(', '))
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host,
+    databaseUrl: databaseUrl(env),
+    uploadDir: env.UPLOAD_DIR || './uploads',
+    maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 26214400, 1, 2 ** 40),
+    allowedOrigins: origins(env),
+    authRateLimit: integer(env, 'AUTH_RATE_LIMIT', 30, 1, 1_000_000),
+    wsRateLimit: integer(env, 'WS_RATE_LIMIT', 50, 1, 1_000_000),
+    sessionIdleSeconds: integer(env, 'SESSION_IDLE_SECONDS', 14 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
+    sessionMaxSeconds: integer(env, 'SESSION_MAX_SECONDS', 90 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
+    cookieSecure: boolean(env, 'COOKIE_SECURE', false),
+    trustProxy: boolean(env, 'TRUST_PROXY', false),
+    redisUrl: busUrl(env, 'REDIS_URL', ['redis', 'rediss']),
+    natsUrl: busUrl(env, 'NATS_URL', ['nats']),
+    logLevel,
+  }
+}
+
+/** Config for tests and embedding: defaults overridden by `overrides`, no environment read. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({}), logLevel: 'silent', ...overrides }
+}

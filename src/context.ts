@@ -1,0 +1,23 @@
+import type { Kysely } from 'kysely'
+import type { Config } from './config.js'
+import type { DatabaseHandle } from './db/index.js'
+import type { Database } from './db/types.js'
+import type { Hub } from './hub/types.js'
+import type { Presence } from './realtime/presence.js'
+
+/** What domain functions need from the running app; HTTP routes and socket handlers share it. */
+export interface AppContext {
+  config: Config
+  db: Kysely<Database>
+  database: DatabaseHandle
+  hub: Hub
+  presence: Presence
+}
+
+export const nowIso = (): string => new Date().toISOString()
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctx: AppContext
+  }
+}

@@ -1,0 +1,22 @@
+// The hub carries events from the code that committed a change to the sockets that must hear
+// of it. In-process by default; the multi-node mode puts a bus (Redis) behind the same interface.
+
+export type HubEvent =
+  /** A frame for every open socket of these users. */
+  | { kind: 'users'; userIds: number[]; frame: string }
+  /** A frame for the sockets that joined this conversation (status, typing), except one. */
+  | { kind: 'room'; conversationId: number; frame: string; exceptSocketId?: string }
+  /** Close these sessions' sockets (logout, password change). */
+  | { kind: 'close_sessions'; sessionIds: number[]; code: number; reason: string }
+  /** Close every socket of these users (account deleted). */
+  | { kind: 'close_users'; userIds: number[]; code: number; reason: string }
+  /** A user left a conversation: their sockets stop hearing its room at once. */
+  | { kind: 'left_conversation'; conversationId: number; userIds: number[] }
+
+export type HubHandler = (event: HubEvent) => void
+
+export interface Hub {
+  publish(event: HubEvent): void
+  subscribe(handler: HubHandler): () => void
+  close(): Promise<void>
+}

@@ -1,0 +1,140 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance } from 'fastify'
+import { deleteAccount } from '../auth/accounts.js'
+import { authOf, requireUser } from '../auth/authenticate.js'
+import { errors, IdParams, NoContent, UserEnvelope, UserList } from '../common-schemas.js'
+import type { AppContext } from '../context.js'
+import { badRequest, forbidden, notFound } from '../errors.js'
+import { addContact, listContacts, removeContact } from './contacts.js'
+import { findUserById, findUserViews, listUsers } from './queries.js'
+import { AddContactBody, ContactParams, ListUsersQuery, UpdateMeBody, UserPage } from './schemas.js'
+import { toUserView, type UserViewRow } from './view.js'
+
+export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+  const routes = app.withTypeProvider<TypeBoxTypeProvider>()
+  app.addHook('preHandler', requireUser(ctx))
+  const view = (row: UserViewRow) => toUserView(row, (id) => ctx.presence.isOnline(id))
+  const tags = ['users']
+
+  routes.get(
+    '/users',
+    {
+      schema: {
+        tags,
+        summary: 'Every account, for admins, paged by id',
+        querystring: ListUsersQuery,
+        response: { 200: UserPage, ...errors(401, 403) },
+      },
+    },
+    async (request) => {
+      if (authOf(request).user.role !== 'admin') throw forbidden('Only an admin may list every account')
+      const limit = request.query.limit ?? 50
+      const rows = await listUsers(ctx.db, request.query.after ?? 0, limit)
+      return { users: rows.slice(0, limit).map(view), has_more: rows.length > limit }
+    },
+  )
+
+  routes.get(
+    '/users/online',
+    { schema: { tags, summary: 'Users online now', response: { 200: UserList, ...errors(401) } } },
+    async () => ({ users: (await findUserViews(ctx.db, ctx.presence.onlineUserIds())).map(view) }),
+  )
+
+  routes.patch(
+    '/users/me',
+    {
+      schema: {
+        tags,
+        summary: 'Edit my profile',
+        body: UpdateMeBody,
+        response: { 200: UserEnvelope, ...errors(400, 401) },
+      },
+    },
+    async (request) => {
+      const { user } = authOf(request)
+      const updated = await ctx.db
+        .updateTable('users')
+        .set({ display_name: request.body.display_name.trim() })
+        .where('id', '=', user.id)
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      return { user: view(updated) }
+    },
+  )
+
+  routes.get(
+    '/users/me/contacts',
+    { schema: { tags, summary: 'My contacts', response: { 200: UserList, ...errors(401) } } },
+    async (request) => ({ users: (await listContacts(ctx, authOf(request).user.id)).map(view) }),
+  )
+
+  routes.post(
+    '/users/me/contacts',
+    {
+      schema: {
+        tags,
+        summary: 'Add a contact',
+        body: AddContactBody,
+        response: { 201: UserEnvelope, ...errors(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const contact = await addContact(ctx, authOf(request).user.id, request.body.user_id)
+      return reply.status(201).send({ user: view(contact) })
+    },
+  )
+
+  routes.delete(
+    '/users/me/contacts/:userId',
+    {
+      schema: {
+        tags,
+        summary: 'Remove a contact',
+        params: ContactParams,
+        response: { 204: NoContent, ...errors(401, 404) },
+      },
+    },
+    async (request, reply) => {
+      await removeContact(ctx, authOf(request).user.id, request.params.userId)
+      return reply.status(204).send(null)
+    },
+  )
+
+  routes.get(
+    '/users/:id',
+    {
+      schema: {
+        tags,
+        summary: 'One user',
+        params: IdParams,
+        response: { 200: UserEnvelope, ...errors(401, 404) },
+      },
+    },
+    async (request) => {
+      const user = await findUserById(ctx.db, request.params.id)
+      if (!user) throw notFound('User')
+      return { user: view(user) }
+    },
+  )
+
+  routes.delete(
+    '/users/:id',
+    {
+      schema: {
+        tags,
+        summary: 'An admin deletes another account',
+        params: IdParams,
+        response: { 204: NoContent, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { user } = authOf(request)
+      if (user.role !== 'admin') throw forbidden('Only an admin may delete another account')
+      if (request.params.id === user.id) throw badRequest('Delete your own account with DELETE /auth/user')
+      const target = await findUserById(ctx.db, request.params.id)
+      if (!target || target.deleted_at) throw notFound('User')
+      await deleteAccount(ctx, target.id)
+      return reply.status(204).send(null)
+    },
+  )
+}

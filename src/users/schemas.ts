@@ -1,0 +1,19 @@
+import { Type } from '@sinclair/typebox'
+import { DisplayName } from '../auth/schemas.js'
+import { Id, User } from '../common-schemas.js'
+
+export const ListUsersQuery = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0, description: 'Last id of the previous page' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  },
+  { additionalProperties: false },
+)
+
+export const UserPage = Type.Object({ users: Type.Array(Type.Ref(User)), has_more: Type.Boolean() })
+
+export const UpdateMeBody = Type.Object({ display_name: DisplayName }, { additionalProperties: false })
+
+export const AddContactBody = Type.Object({ user_id: Id }, { additionalProperties: false })
+
+export const ContactParams = Type.Object({ userId: Id })

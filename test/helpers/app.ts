@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import { type Config, testConfig } from '../../src/config.js'
+
+export interface TestContext {
+  teardown(fn: () => unknown): void
+}
+
+/** The whole app on a fresh SQLite file in a temp dir, closed and removed when the test ends. */
+export async function buildTestApp(
+  t: TestContext,
+  overrides: Partial<Config> = {},
+): Promise<FastifyInstance> {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-test-'))
+  const app = await buildApp({
+    config: testConfig({
+      databaseUrl: `sqlite:${join(dir, 'parley.db')}`,
+      uploadDir: join(dir, 'uploads'),
+      ...overrides,
+    }),
+  })
+  t.teardown(async () => {
+    await app.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return app
+}
+
+/** The app listening on an ephemeral port; returns its base URLs. */
+export async function startTestServer(
+  t: TestContext,
+  overrides: Partial<Config> = {},
+): Promise<{ app: FastifyInstance; http: string; ws: string }> {
+  const app = await buildTestApp(t, overrides)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  if (!address || typeof address === 'string') throw new Error('no port')
+  return { app, http: `http://127.0.0.1:${address.port}`, ws: `ws://127.0.0.1:${address.port}/ws` }
+}
+
+export interface Account {
+  id: number
+  token: string
+  username: string
+  auth: { authorization: string }
+}
+
+let counter = 0
+/** Registers a fresh account through the API. */
+export async function register(
+  app: FastifyInstance,
+  username = `user${++counter}_${process.pid}`,
+): Promise<Account> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { username, password: 'correct horse battery' },
+  })
+  if (response.statusCode !== 201) throw new Error(`register failed: ${response.statusCode} ${response.body}`)
+  const body = response.json()
+  return { id: body.user.id, token: body.token, username, auth: { authorization: `Bearer ${body.token}` } }
+}
