@@ -7,11 +7,15 @@ import { authRoutes } from './auth/routes.js'
 import { ErrorResponse, User } from './common-schemas.js'
 import type { Config } from './config.js'
 import type { AppContext } from './context.js'
+import { conversationRoutes } from './conversations/routes.js'
+import { Conversation, FileObject, Message } from './conversations/schemas.js'
 import { openDatabase } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
+import { WriteBatcher } from './db/write-batch.js'
 import { registerErrorHandlers } from './errors.js'
 import { createMemoryHub } from './hub/memory.js'
 import type { Hub } from './hub/types.js'
+import { realtimeRoutes } from './realtime/plugin.js'
 import { Presence } from './realtime/presence.js'
 import { userRoutes } from './users/routes.js'
 
@@ -19,6 +23,8 @@ export interface BuildOptions {
   config: Config
   /** Fastify's logger option; defaults to pino at `config.logLevel`. */
   logger?: FastifyServerOptions['logger']
+  /** Where the default logger writes (stdout otherwise); keeps its redaction, unlike `logger`. */
+  logStream?: { write(line: string): void }
   /** Another hub (the multi-node bus); the in-process one by default. */
   hub?: Hub
 }
@@ -26,9 +32,10 @@ export interface BuildOptions {
 /** Never a token in a log line: `?token=` on /ws is cut from logged URLs. */
 const redactUrl = (url: string) => url.replace(/([?&]token=)[^&]*/g, '$1[redacted]')
 
-function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+function loggerOptions(config: Config, stream?: BuildOptions['logStream']): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
+    ...(stream ? { stream } : {}),
     redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
     serializers: {
       req: (req: { method: string; url: string; ip?: string; id?: string }) => ({
@@ -44,7 +51,7 @@ function loggerOptions(config: Config): FastifyServerOptions['logger'] {
 export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
   const { config } = options
   const app = Fastify({
-    logger: options.logger ?? loggerOptions(config),
+    logger: options.logger ?? loggerOptions(config, options.logStream),
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
@@ -63,10 +70,12 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     database,
     hub: options.hub ?? createMemoryHub(),
     presence: new Presence(),
+    writes: new WriteBatcher(database.db),
   }
   app.decorate('ctx', ctx)
   app.decorateRequest('auth', null)
   app.addHook('onClose', async () => {
+    await ctx.writes.drain()
     await ctx.hub.close()
     await database.close()
   })
@@ -74,6 +83,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerErrorHandlers(app)
   app.addSchema(ErrorResponse)
   app.addSchema(User)
+  app.addSchema(FileObject)
+  app.addSchema(Message)
+  app.addSchema(Conversation)
 
   await app.register(cookie)
   await app.register(cors, {
@@ -112,5 +124,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   await app.register(authRoutes, { ctx })
   await app.register(userRoutes, { ctx })
+  await app.register(conversationRoutes, { ctx })
+  await app.register(realtimeRoutes, { ctx })
+  await app.register((await import('./web/plugin.js')).webRoutes, { ctx })
   return app
 }

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import type { Config } from './config.js'
 import type { DatabaseHandle } from './db/index.js'
 import type { Database } from './db/types.js'
+import type { WriteBatcher } from './db/write-batch.js'
 import type { Hub } from './hub/types.js'
 import type { Presence } from './realtime/presence.js'
 
@@ -12,6 +13,8 @@ export interface AppContext {
   database: DatabaseHandle
   hub: Hub
   presence: Presence
+  /** Group commit for the hot writes (messages). */
+  writes: WriteBatcher
 }
 
 export const nowIso = (): string => new Date().toISOString()

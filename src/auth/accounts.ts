@@ -105,6 +105,14 @@ export async function deleteAccount(ctx: AppContext, userId: number): Promise<vo
       .deleteFrom('contacts')
       .where((eb) => eb.or([eb('user_id', '=', userId), eb('contact_id', '=', userId)]))
       .execute()
+    // Groups and projects lose the member; a direct conversation keeps them, shown as deleted.
+    await trx
+      .deleteFrom('conversation_members')
+      .where('user_id', '=', userId)
+      .where('conversation_id', 'in', (eb) =>
+        eb.selectFrom('conversations').select('id').where('kind', '!=', 'direct'),
+      )
+      .execute()
   })
   ctx.hub.publish({ kind: 'close_users', userIds: [userId], code: 4001, reason: 'account deleted' })
 }

@@ -34,12 +34,78 @@ export interface ContactsTable {
   created_at: string
 }
 
+export interface ConversationsTable {
+  id: Generated<number>
+  kind: 'direct' | 'group' | 'project'
+  title: string | null
+  project_id: number | null
+  direct_key: string | null
+  created_by: number | null
+  created_at: string
+  last_activity_at: string
+  change_seq: Generated<number>
+  change_floor: Generated<number>
+}
+
+export interface ConversationMembersTable {
+  conversation_id: number
+  user_id: number
+  joined_at: string
+  last_read_message_id: Generated<number>
+}
+
+export interface MessagesTable {
+  id: Generated<number>
+  conversation_id: number
+  sender_id: number
+  /** Emptied when the message is deleted. */
+  content: string
+  client_id: string | null
+  created_at: string
+  edited_at: string | null
+  deleted_at: string | null
+  /** The conversation's change number of this message's latest creation, edit or deletion. */
+  change_seq: number
+}
+
+export interface ProjectsTable {
+  id: Generated<number>
+  name: string
+  description: Generated<string>
+  owner_id: number
+  conversation_id: number
+  created_at: string
+}
+
+export interface FilesTable {
+  id: Generated<number>
+  name: string
+  size: number
+  content_type: string
+  sha256: string
+  storage_name: string
+  uploaded_by: number
+  project_id: number | null
+  conversation_id: number
+  message_id: number | null
+  created_at: string
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
   contacts: ContactsTable
+  conversations: ConversationsTable
+  conversation_members: ConversationMembersTable
+  messages: MessagesTable
+  projects: ProjectsTable
+  files: FilesTable
 }
 
 export type UserRow = Selectable<UsersTable>
 export type NewUser = Insertable<UsersTable>
 export type SessionRow = Selectable<SessionsTable>
+export type ConversationRow = Selectable<ConversationsTable>
+export type MessageRow = Selectable<MessagesTable>
+export type FileRow = Selectable<FilesTable>
+export type ProjectRow = Selectable<ProjectsTable>

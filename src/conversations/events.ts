@@ -1,0 +1,27 @@
+import type { AppContext } from '../context.js'
+import type { MessageView } from './views.js'
+
+// Frames are serialized once here and the same string goes to every recipient socket.
+
+export const frame = (type: string, payload: object): string => JSON.stringify({ type, ...payload })
+
+export async function memberIds(ctx: AppContext, conversationId: number): Promise<number[]> {
+  const rows = await ctx.db
+    .selectFrom('conversation_members')
+    .select('user_id')
+    .where('conversation_id', '=', conversationId)
+    .execute()
+  return rows.map((row) => Number(row.user_id))
+}
+
+export async function publishToMembers(
+  ctx: AppContext,
+  conversationId: number,
+  payload: string,
+): Promise<void> {
+  ctx.hub.publish({ kind: 'users', userIds: await memberIds(ctx, conversationId), frame: payload })
+}
+
+export function publishMessage(ctx: AppContext, message: MessageView): Promise<void> {
+  return publishToMembers(ctx, message.conversation_id, frame('message', { message }))
+}

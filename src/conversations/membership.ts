@@ -1,0 +1,260 @@
+import type { AppContext } from '../context.js'
+import { nowIso } from '../context.js'
+import type { ConversationRow } from '../db/types.js'
+import { AppError, badRequest, forbidden, notFound } from '../errors.js'
+import { findUserById, findUserViews } from '../users/queries.js'
+import { frame } from './events.js'
+import { type ConversationView, conversationViews } from './views.js'
+
+type Row = ConversationRow & { last_read_message_id: number }
+
+/** The conversation if `userId` is a member; NOT_FOUND otherwise, the same as if it did not exist. */
+export async function requireMembership(
+  ctx: AppContext,
+  conversationId: number,
+  userId: number,
+): Promise<Row> {
+  const row = await ctx.db
+    .selectFrom('conversations')
+    .innerJoin('conversation_members', 'conversation_members.conversation_id', 'conversations.id')
+    .selectAll('conversations')
+    .select('conversation_members.last_read_message_id')
+    .where('conversations.id', '=', conversationId)
+    .where('conversation_members.user_id', '=', userId)
+    .executeTakeFirst()
+  if (!row) throw notFound('Conversation')
+  return row
+}
+
+export async function isMember(ctx: AppContext, conversationId: number, userId: number): Promise<boolean> {
+  const row = await ctx.db
+    .selectFrom('conversation_members')
+    .select('user_id')
+    .where('conversation_id', '=', conversationId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst()
+  return row !== undefined
+}
+
+export async function conversationFor(ctx: AppContext, conversationId: number, userId: number) {
+  const row = await requireMembership(ctx, conversationId, userId)
+  const [view] = await conversationViews(ctx, userId, [row])
+  return view
+}
+
+export async function listConversations(ctx: AppContext, userId: number): Promise<ConversationView[]> {
+  const rows = await ctx.db
+    .selectFrom('conversations')
+    .innerJoin('conversation_members', 'conversation_members.conversation_id', 'conversations.id')
+    .selectAll('conversations')
+    .select('conversation_members.last_read_message_id')
+    .where('conversation_members.user_id', '=', userId)
+    .orderBy('conversations.last_activity_at', 'desc')
+    .orderBy('conversations.id', 'desc')
+    .execute()
+  return conversationViews(ctx, userId, rows)
+}
+
+async function requireLiveUsers(ctx: AppContext, ids: number[]): Promise<void> {
+  const found = new Set(
+    (await findUserViews(ctx.db, ids))
+      .filter((user) => user.deleted_at === null)
+      .map((user) => Number(user.id)),
+  )
+  const missing = ids.find((id) => !found.has(id))
+  if (missing !== undefined) throw badRequest(`User ${missing} does not exist`, 'UNKNOWN_MEMBER')
+}
+
+/**
+ * A group, or with one other member and no title a direct conversation: asking for the same
+ * direct conversation again returns the first one (`created: false`).
+ */
+export async function createConversation(
+  ctx: AppContext,
+  actorId: number,
+  input: { member_ids: number[]; title?: string },
+): Promise<{ conversation: ConversationView; created: boolean }> {
+  const others = [...new Set(input.member_ids)].filter((id) => id !== actorId)
+  if (others.length === 0) throw badRequest('member_ids must name at least one other user')
+  await requireLiveUsers(ctx, others)
+  const now = nowIso()
+  const direct = others.length === 1 && input.title === undefined
+  const directKey = direct ? [actorId, others[0]].sort((a, b) => a - b).join(':') : null
+
+  if (directKey) {
+    const existing = await ctx.db
+      .selectFrom('conversations')
+      .select('id')
+      .where('direct_key', '=', directKey)
+      .executeTakeFirst()
+    if (existing)
+      return { conversation: await conversationFor(ctx, Number(existing.id), actorId), created: false }
+  }
+  const id = await createWithMembers(ctx, {
+    kind: direct ? 'direct' : 'group',
+    title: input.title?.trim() ?? null,
+    directKey,
+    createdBy: actorId,
+    memberIds: [actorId, ...others],
+    now,
+  }).catch(async (error) => {
+    // Two requests raced for the same direct conversation: the other one made it.
+    if (directKey && /UNIQUE|duplicate key/i.test(String(error?.message))) return undefined
+    throw error
+  })
+  if (id === undefined) {
+    const existing = await ctx.db
+      .selectFrom('conversations')
+      .select('id')
+      .where('direct_key', '=', directKey)
+      .executeTakeFirstOrThrow()
+    return { conversation: await conversationFor(ctx, Number(existing.id), actorId), created: false }
+  }
+  const conversation = await conversationFor(ctx, id, actorId)
+  // Everyone else hears of the new conversation at once; unread counts start at zero for all.
+  ctx.hub.publish({ kind: 'users', userIds: others, frame: frame('conversation', { conversation }) })
+  return { conversation, created: true }
+}
+
+export async function createWithMembers(
+  ctx: AppContext,
+  spec: {
+    kind: 'direct' | 'group' | 'project'
+    title: string | null
+    directKey?: string | null
+    createdBy: number
+    memberIds: number[]
+    now: string
+    projectId?: number | null
+  },
+  db = ctx.db,
+): Promise<number> {
+  const run = async (trx: typeof db) => {
+    const row = await trx
+      .insertInto('conversations')
+      .values({
+        kind: spec.kind,
+        title: spec.title,
+        project_id: spec.projectId ?? null,
+        direct_key: spec.directKey ?? null,
+        created_by: spec.createdBy,
+        created_at: spec.now,
+        last_activity_at: spec.now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    const id = Number(row.id)
+    await trx
+      .insertInto('conversation_members')
+      .values(spec.memberIds.map((userId) => ({ conversation_id: id, user_id: userId, joined_at: spec.now })))
+      .execute()
+    return id
+  }
+  return db.isTransaction ? run(db) : db.transaction().execute(run)
+}
+
+/** Adds users to a conversation and tells everyone; shared by groups and projects. */
+export async function addMembers(ctx: AppContext, conversationId: number, userIds: number[]): Promise<void> {
+  const now = nowIso()
+  const added: number[] = []
+  for (const userId of userIds) {
+    const result = await ctx.db
+      .insertInto('conversation_members')
+      .values({ conversation_id: conversationId, user_id: userId, joined_at: now })
+      .onConflict((oc) => oc.columns(['conversation_id', 'user_id']).doNothing())
+      .executeTakeFirst()
+    if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) added.push(userId)
+  }
+  if (added.length === 0) return
+  const members = await ctx.db
+    .selectFrom('conversation_members')
+    .select('user_id')
+    .where('conversation_id', '=', conversationId)
+    .execute()
+  const existing = members.map((row) => Number(row.user_id)).filter((id) => !added.includes(id))
+  for (const userId of added) {
+    const conversation = await conversationFor(ctx, conversationId, userId)
+    ctx.hub.publish({ kind: 'users', userIds: [userId], frame: frame('conversation', { conversation }) })
+    const user = conversation.members.find((member) => member.id === userId)
+    ctx.hub.publish({
+      kind: 'users',
+      userIds: existing,
+      frame: frame('member_added', { conversation_id: conversationId, user }),
+    })
+  }
+}
+
+/** Removes users; their sockets stop hearing the conversation at once. */
+export async function removeMembers(
+  ctx: AppContext,
+  conversationId: number,
+  userIds: number[],
+): Promise<void> {
+  if (userIds.length === 0) return
+  const before = await ctx.db
+    .selectFrom('conversation_members')
+    .select('user_id')
+    .where('conversation_id', '=', conversationId)
+    .execute()
+  await ctx.db
+    .deleteFrom('conversation_members')
+    .where('conversation_id', '=', conversationId)
+    .where('user_id', 'in', userIds)
+    .execute()
+  ctx.hub.publish({ kind: 'left_conversation', conversationId, userIds })
+  const audience = before.map((row) => Number(row.user_id))
+  for (const userId of userIds) {
+    ctx.hub.publish({
+      kind: 'users',
+      userIds: audience,
+      frame: frame('member_removed', { conversation_id: conversationId, user_id: userId }),
+    })
+  }
+}
+
+export async function addGroupMember(
+  ctx: AppContext,
+  actorId: number,
+  conversationId: number,
+  userId: number,
+) {
+  const conversation = await requireMembership(ctx, conversationId, actorId)
+  requireGroup(conversation)
+  const user = await findUserById(ctx.db, userId)
+  if (!user || user.deleted_at) throw notFound('User')
+  await addMembers(ctx, conversationId, [userId])
+  return conversationFor(ctx, conversationId, actorId)
+}
+
+/** A member leaves; the group's creator (or an admin) may remove others. */
+export async function removeGroupMember(
+  ctx: AppContext,
+  actor: { id: number; role: string },
+  conversationId: number,
+  userId: number,
+): Promise<void> {
+  const conversation = await requireMembership(ctx, conversationId, actor.id)
+  requireGroup(conversation)
+  if (userId !== actor.id && Number(conversation.created_by) !== actor.id && actor.role !== 'admin') {
+    throw forbidden("Only the group's creator may remove other members")
+  }
+  if (!(await isMember(ctx, conversationId, userId))) throw notFound('Member')
+  await removeMembers(ctx, conversationId, [userId])
+}
+
+function requireGroup(conversation: ConversationRow): void {
+  if (conversation.kind === 'direct') {
+    throw new AppError(
+      400,
+      'NOT_A_GROUP',
+      'A direct conversation has exactly two members; start a group instead',
+    )
+  }
+  if (conversation.kind === 'project') {
+    throw new AppError(
+      400,
+      'NOT_A_GROUP',
+      "A project conversation follows the project's members: use /projects/:id/members",
+    )
+  }
+}

@@ -1,0 +1,325 @@
+import { unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { type Kysely, sql, type Transaction } from 'kysely'
+import type { AppContext } from '../context.js'
+import { nowIso } from '../context.js'
+import type { Database, MessageRow } from '../db/types.js'
+import { AppError, badRequest, forbidden, notFound } from '../errors.js'
+import { frame, publishMessage, publishToMembers } from './events.js'
+import { requireMembership } from './membership.js'
+import { type MessageView, messageViews, toMessageView } from './views.js'
+
+export const MAX_CONTENT = 4000
+
+/** The one rule for message text: 1-4000 characters and not blank. */
+export function checkContent(content: string): string {
+  if (content.length === 0 || content.length > MAX_CONTENT) {
+    throw badRequest(`content must be 1-${MAX_CONTENT} characters`)
+  }
+  if (content.trim() === '') throw badRequest('content must not be blank')
+  return content
+}
+
+/**
+ * Appends a message inside the caller's transaction. Bumping the conversation's change number
+ * first locks its row (PostgreSQL), so ids and change numbers follow commit order per conversation.
+ */
+export async function appendMessage(
+  trx: Transaction<Database> | Kysely<Database>,
+  input: { conversationId: number; senderId: number; content: string; clientId: string | null },
+): Promise<MessageRow> {
+  const now = nowIso()
+  const conversation = await trx
+    .updateTable('conversations')
+    .set({ change_seq: sql`change_seq + 1`, last_activity_at: now })
+    .where('id', '=', input.conversationId)
+    .returning('change_seq')
+    .executeTakeFirstOrThrow()
+  return trx
+    .insertInto('messages')
+    .values({
+      conversation_id: input.conversationId,
+      sender_id: input.senderId,
+      content: input.content,
+      client_id: input.clientId,
+      created_at: now,
+      change_seq: Number(conversation.change_seq),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+function findByClientId(db: Kysely<Database>, senderId: number, clientId: string) {
+  return db
+    .selectFrom('messages')
+    .selectAll()
+    .where('sender_id', '=', senderId)
+    .where('client_id', '=', clientId)
+    .executeTakeFirst()
+}
+
+async function oneView(ctx: AppContext, row: MessageRow): Promise<MessageView> {
+  const [view] = await messageViews(ctx.db, [row])
+  return view
+}
+
+/**
+ * Sends a message: commits (grouped with the other writes of this loop turn), then fans out.
+ * A repeated client_id from the same sender returns the first message and sends nothing new.
+ */
+export async function sendMessage(
+  ctx: AppContext,
+  senderId: number,
+  conversationId: number,
+  input: { content: string; client_id?: string },
+): Promise<{ message: MessageView; created: boolean }> {
+  const content = checkContent(input.content)
+  const clientId = input.client_id ?? null
+  if (clientId !== null) {
+    const first = await findByClientId(ctx.db, senderId, clientId)
+    if (first) return { message: await oneView(ctx, first), created: false }
+  }
+  await requireMembership(ctx, conversationId, senderId)
+  const result = await ctx.writes.run(async (trx) => {
+    // Checked again inside the transaction: a retry may be in the same batch as the first try.
+    const first = clientId === null ? undefined : await findByClientId(trx, senderId, clientId)
+    if (first) return { row: first, created: false }
+    return { row: await appendMessage(trx, { conversationId, senderId, content, clientId }), created: true }
+  })
+  const message = result.created ? toMessageView(result.row) : await oneView(ctx, result.row)
+  if (result.created) await publishMessage(ctx, message)
+  return { message, created: result.created }
+}
+
+async function findMessage(ctx: AppContext, conversationId: number, messageId: number): Promise<MessageRow> {
+  const row = await ctx.db
+    .selectFrom('messages')
+    .selectAll()
+    .where('id', '=', messageId)
+    .where('conversation_id', '=', conversationId)
+    .executeTakeFirst()
+  if (!row || row.deleted_at !== null) throw notFound('Message')
+  return row
+}
+
+/** Marks a change to a message: the next change number of its conversation. */
+async function bumpChange(trx: Transaction<Database>, conversationId: number): Promise<number> {
+  const row = await trx
+    .updateTable('conversations')
+    .set({ change_seq: sql`change_seq + 1` })
+    .where('id', '=', conversationId)
+    .returning('change_seq')
+    .executeTakeFirstOrThrow()
+  return Number(row.change_seq)
+}
+
+export async function editMessage(
+  ctx: AppContext,
+  actorId: number,
+  conversationId: number,
+  messageId: number,
+  content: string,
+): Promise<MessageView> {
+  checkContent(content)
+  await requireMembership(ctx, conversationId, actorId)
+  const existing = await findMessage(ctx, conversationId, messageId)
+  if (Number(existing.sender_id) !== actorId) throw forbidden('Only the sender may edit a message')
+  const row = await ctx.writes.run(async (trx) => {
+    const changeSeq = await bumpChange(trx, conversationId)
+    return trx
+      .updateTable('messages')
+      .set({ content, edited_at: nowIso(), change_seq: changeSeq })
+      .where('id', '=', messageId)
+      .where('deleted_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst()
+  })
+  if (!row) throw notFound('Message')
+  const message = await oneView(ctx, row)
+  await publishToMembers(ctx, conversationId, frame('message_updated', { message }))
+  return message
+}
+
+/** The sender deletes, and so may the owner of the project the conversation belongs to. */
+export async function deleteMessage(
+  ctx: AppContext,
+  actorId: number,
+  conversationId: number,
+  messageId: number,
+): Promise<void> {
+  const conversation = await requireMembership(ctx, conversationId, actorId)
+  const existing = await findMessage(ctx, conversationId, messageId)
+  if (Number(existing.sender_id) !== actorId && !(await ownsProject(ctx, conversation.project_id, actorId))) {
+    throw forbidden("Only the sender or the project's owner may delete a message")
+  }
+  const removedFiles = await ctx.writes.run(async (trx) => {
+    const changeSeq = await bumpChange(trx, conversationId)
+    // The text is gone for good; the row stays as a tombstone so the change feed can say so.
+    await trx
+      .updateTable('messages')
+      .set({ content: '', deleted_at: nowIso(), change_seq: changeSeq })
+      .where('id', '=', messageId)
+      .execute()
+    // A project's files outlive the announcement; files sent into a conversation go with their message.
+    await trx
+      .updateTable('files')
+      .set({ message_id: null })
+      .where('message_id', '=', messageId)
+      .where('project_id', 'is not', null)
+      .execute()
+    return trx.deleteFrom('files').where('message_id', '=', messageId).returning('storage_name').execute()
+  })
+  await Promise.all(
+    removedFiles.map((file) => unlink(join(ctx.config.uploadDir, file.storage_name)).catch(() => {})),
+  )
+  await publishToMembers(
+    ctx,
+    conversationId,
+    frame('message_deleted', { conversation_id: conversationId, message_id: messageId }),
+  )
+}
+
+async function ownsProject(ctx: AppContext, projectId: number | null, userId: number): Promise<boolean> {
+  if (projectId === null) return false
+  const project = await ctx.db
+    .selectFrom('projects')
+    .select('owner_id')
+    .where('id', '=', projectId)
+    .executeTakeFirst()
+  return project !== undefined && Number(project.owner_id) === userId
+}
+
+/** Moves my read pointer forward (never back) and tells the members. */
+export async function markRead(
+  ctx: AppContext,
+  userId: number,
+  conversationId: number,
+  messageId: number,
+): Promise<number> {
+  const membership = await requireMembership(ctx, conversationId, userId)
+  if (messageId > 0) {
+    const exists = await ctx.db
+      .selectFrom('messages')
+      .select('id')
+      .where('id', '=', messageId)
+      .where('conversation_id', '=', conversationId)
+      .executeTakeFirst()
+    if (!exists) throw notFound('Message')
+  }
+  const current = Number(membership.last_read_message_id)
+  if (messageId <= current) return current
+  await ctx.db
+    .updateTable('conversation_members')
+    .set({ last_read_message_id: messageId })
+    .where('conversation_id', '=', conversationId)
+    .where('user_id', '=', userId)
+    .where('last_read_message_id', '<', messageId)
+    .execute()
+  await publishToMembers(
+    ctx,
+    conversationId,
+    frame('read', { conversation_id: conversationId, user_id: userId, message_id: messageId }),
+  )
+  return messageId
+}
+
+export interface HistoryPage {
+  messages: MessageView[]
+  has_more: boolean
+}
+
+/** Live messages, oldest first: `after` catches up, `before` pages back, neither gives the latest. */
+export async function history(
+  db: Kysely<Database>,
+  conversationId: number,
+  page: { before?: number; after?: number; limit?: number },
+): Promise<HistoryPage> {
+  const limit = page.limit ?? 50
+  let query = db
+    .selectFrom('messages')
+    .selectAll()
+    .where('conversation_id', '=', conversationId)
+    .where('deleted_at', 'is', null)
+    .limit(limit + 1)
+  if (page.after !== undefined) {
+    query = query.where('id', '>', page.after).orderBy('id', 'asc')
+    if (page.before !== undefined) query = query.where('id', '<', page.before)
+    const rows = await query.execute()
+    return { messages: await messageViews(db, rows.slice(0, limit)), has_more: rows.length > limit }
+  }
+  if (page.before !== undefined) query = query.where('id', '<', page.before)
+  const rows = await query.orderBy('id', 'desc').execute()
+  return { messages: await messageViews(db, rows.slice(0, limit).reverse()), has_more: rows.length > limit }
+}
+
+export interface ChangesPage extends HistoryPage {
+  cursor: number
+}
+
+export const cursorExpired = () =>
+  new AppError(410, 'CURSOR_EXPIRED', 'That cursor is too old or unknown: load the history again')
+
+/**
+ * Every message created, edited or deleted since `cursor`, each once in its latest state.
+ * Read in one transaction so the returned cursor matches the messages exactly.
+ */
+export function changes(
+  db: Kysely<Database>,
+  conversationId: number,
+  cursor: number,
+  limit = 50,
+): Promise<ChangesPage> {
+  return db.transaction().execute(async (trx) => {
+    const conversation = await trx
+      .selectFrom('conversations')
+      .select(['change_seq', 'change_floor'])
+      .where('id', '=', conversationId)
+      .executeTakeFirstOrThrow()
+    if (cursor > Number(conversation.change_seq) || cursor < Number(conversation.change_floor)) {
+      throw cursorExpired()
+    }
+    const rows = await trx
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('change_seq', '>', cursor)
+      .orderBy('change_seq', 'asc')
+      .limit(limit + 1)
+      .execute()
+    const hasMore = rows.length > limit
+    const page = rows.slice(0, limit)
+    return {
+      messages: await messageViews(trx, page),
+      has_more: hasMore,
+      cursor: hasMore ? Number(page[page.length - 1].change_seq) : Number(conversation.change_seq),
+    }
+  })
+}
+
+/** History plus the cursor it is current to, read together (the reply to `join`). */
+export function historyWithCursor(
+  db: Kysely<Database>,
+  conversationId: number,
+  page: { after?: number; limit?: number },
+): Promise<ChangesPage> {
+  return db.transaction().execute(async (trx) => {
+    const conversation = await trx
+      .selectFrom('conversations')
+      .select('change_seq')
+      .where('id', '=', conversationId)
+      .executeTakeFirstOrThrow()
+    const result = await history(trx, conversationId, page)
+    if (page.after === undefined || !result.has_more)
+      return { ...result, cursor: Number(conversation.change_seq) }
+    // Catching up page by page: the cursor must not pass the messages still to come, so it stops
+    // just before the earliest change among them (a replay may repeat some; clients dedupe by id).
+    const lastId = result.messages[result.messages.length - 1].id
+    const next = await trx
+      .selectFrom('messages')
+      .select((eb) => eb.fn.min('change_seq').as('seq'))
+      .where('conversation_id', '=', conversationId)
+      .where('id', '>', lastId)
+      .executeTakeFirstOrThrow()
+    return { ...result, cursor: Number(next.seq) - 1 }
+  })
+}

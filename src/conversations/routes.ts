@@ -1,0 +1,240 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance } from 'fastify'
+import { authOf, requireUser } from '../auth/authenticate.js'
+import { errors, NoContent, UserList } from '../common-schemas.js'
+import type { AppContext } from '../context.js'
+import { searchUsers } from '../users/queries.js'
+import { toUserView } from '../users/view.js'
+import {
+  addGroupMember,
+  conversationFor,
+  createConversation,
+  listConversations,
+  removeGroupMember,
+  requireMembership,
+} from './membership.js'
+import { changes, deleteMessage, editMessage, history, markRead, sendMessage } from './messages.js'
+import {
+  AddMemberBody,
+  ChangesPage,
+  ChangesQuery,
+  ConversationEnvelope,
+  ConversationList,
+  ConversationParams,
+  CreateConversationBody,
+  EditMessageBody,
+  HistoryQuery,
+  MemberParams,
+  MessageEnvelope,
+  MessagePage,
+  MessageParams,
+  ReadBody,
+  SendMessageBody,
+  UserSearchQuery,
+} from './schemas.js'
+
+export async function conversationRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+  const routes = app.withTypeProvider<TypeBoxTypeProvider>()
+  app.addHook('preHandler', requireUser(ctx))
+  const tags = ['conversations']
+
+  routes.get(
+    '/conversations/users',
+    {
+      schema: {
+        tags,
+        summary: 'Find people to add, by username or display name',
+        querystring: UserSearchQuery,
+        response: { 200: UserList, ...errors(400, 401) },
+      },
+    },
+    async (request) => {
+      const me = authOf(request).user.id
+      const rows = await searchUsers(ctx.db, request.query.q?.trim() ?? '', (request.query.limit ?? 20) + 1)
+      const users = rows.filter((row) => Number(row.id) !== me).slice(0, request.query.limit ?? 20)
+      return { users: users.map((row) => toUserView(row, (id) => ctx.presence.isOnline(id))) }
+    },
+  )
+
+  routes.get(
+    '/conversations',
+    {
+      schema: {
+        tags,
+        summary: 'My conversations, latest activity first',
+        response: { 200: ConversationList, ...errors(401) },
+      },
+    },
+    async (request) => ({ conversations: await listConversations(ctx, authOf(request).user.id) }),
+  )
+
+  routes.post(
+    '/conversations',
+    {
+      schema: {
+        tags,
+        summary: 'Start a group, or a direct conversation (one other member, no title)',
+        body: CreateConversationBody,
+        response: { 200: ConversationEnvelope, 201: ConversationEnvelope, ...errors(400, 401) },
+      },
+    },
+    async (request, reply) => {
+      const { conversation, created } = await createConversation(ctx, authOf(request).user.id, request.body)
+      return reply.status(created ? 201 : 200).send({ conversation })
+    },
+  )
+
+  routes.get(
+    '/conversations/:id',
+    {
+      schema: {
+        tags,
+        summary: 'One conversation',
+        params: ConversationParams,
+        response: { 200: ConversationEnvelope, ...errors(401, 404) },
+      },
+    },
+    async (request) => ({
+      conversation: await conversationFor(ctx, request.params.id, authOf(request).user.id),
+    }),
+  )
+
+  routes.post(
+    '/conversations/:id/members',
+    {
+      schema: {
+        tags,
+        summary: 'Add someone to a group',
+        params: ConversationParams,
+        body: AddMemberBody,
+        response: { 201: ConversationEnvelope, ...errors(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const conversation = await addGroupMember(
+        ctx,
+        authOf(request).user.id,
+        request.params.id,
+        request.body.user_id,
+      )
+      return reply.status(201).send({ conversation })
+    },
+  )
+
+  routes.delete(
+    '/conversations/:id/members/:userId',
+    {
+      schema: {
+        tags,
+        summary: 'Leave a group, or (its creator) remove someone',
+        params: MemberParams,
+        response: { 204: NoContent, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await removeGroupMember(ctx, authOf(request).user, request.params.id, request.params.userId)
+      return reply.status(204).send(null)
+    },
+  )
+
+  routes.get(
+    '/conversations/:id/messages',
+    {
+      schema: {
+        tags,
+        summary: 'History, oldest first in the page: before pages back, after catches up',
+        params: ConversationParams,
+        querystring: HistoryQuery,
+        response: { 200: MessagePage, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      await requireMembership(ctx, request.params.id, authOf(request).user.id)
+      return history(ctx.db, request.params.id, request.query)
+    },
+  )
+
+  routes.get(
+    '/conversations/:id/changes',
+    {
+      schema: {
+        tags,
+        summary: 'Messages created, edited or deleted since the cursor',
+        params: ConversationParams,
+        querystring: ChangesQuery,
+        response: { 200: ChangesPage, ...errors(400, 401, 404, 410) },
+      },
+    },
+    async (request) => {
+      await requireMembership(ctx, request.params.id, authOf(request).user.id)
+      return changes(ctx.db, request.params.id, request.query.cursor ?? 0, request.query.limit)
+    },
+  )
+
+  routes.post(
+    '/conversations/:id/messages',
+    {
+      schema: {
+        tags,
+        summary: 'Send a message; the same client_id again returns the first one',
+        params: ConversationParams,
+        body: SendMessageBody,
+        response: { 200: MessageEnvelope, 201: MessageEnvelope, ...errors(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const result = await sendMessage(ctx, authOf(request).user.id, request.params.id, request.body)
+      return reply.status(result.created ? 201 : 200).send({ message: result.message })
+    },
+  )
+
+  routes.patch(
+    '/conversations/:id/messages/:messageId',
+    {
+      schema: {
+        tags,
+        summary: 'Edit my message',
+        params: MessageParams,
+        body: EditMessageBody,
+        response: { 200: MessageEnvelope, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { id, messageId } = request.params
+      return { message: await editMessage(ctx, authOf(request).user.id, id, messageId, request.body.content) }
+    },
+  )
+
+  routes.delete(
+    '/conversations/:id/messages/:messageId',
+    {
+      schema: {
+        tags,
+        summary: "Delete a message (its sender, or the project's owner)",
+        params: MessageParams,
+        response: { 204: NoContent, ...errors(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await deleteMessage(ctx, authOf(request).user.id, request.params.id, request.params.messageId)
+      return reply.status(204).send(null)
+    },
+  )
+
+  routes.post(
+    '/conversations/:id/read',
+    {
+      schema: {
+        tags,
+        summary: 'Move my read pointer',
+        params: ConversationParams,
+        body: ReadBody,
+        response: { 204: NoContent, ...errors(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      await markRead(ctx, authOf(request).user.id, request.params.id, request.body.message_id)
+      return reply.status(204).send(null)
+    },
+  )
+}

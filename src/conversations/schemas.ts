@@ -1,0 +1,111 @@
+import { Type } from '@sinclair/typebox'
+import { Id, Timestamp, User } from '../common-schemas.js'
+
+export const FileObject = Type.Object(
+  {
+    id: Type.Integer(),
+    name: Type.String(),
+    size: Type.Integer(),
+    content_type: Type.String(),
+    sha256: Type.String(),
+    uploaded_by: Type.Integer(),
+    project_id: Type.Union([Type.Integer(), Type.Null()]),
+    conversation_id: Type.Integer(),
+    created_at: Timestamp,
+  },
+  { $id: 'File' },
+)
+
+export const Message = Type.Object(
+  {
+    id: Type.Integer(),
+    conversation_id: Type.Integer(),
+    sender_id: Type.Integer(),
+    content: Type.Union([Type.String(), Type.Null()], { description: 'null once deleted' }),
+    client_id: Type.Union([Type.String(), Type.Null()]),
+    attachments: Type.Array(Type.Ref(FileObject)),
+    created_at: Timestamp,
+    edited_at: Type.Union([Timestamp, Type.Null()]),
+    deleted: Type.Boolean(),
+  },
+  { $id: 'Message' },
+)
+
+export const Conversation = Type.Object(
+  {
+    id: Type.Integer(),
+    kind: Type.Union([Type.Literal('direct'), Type.Literal('group'), Type.Literal('project')]),
+    title: Type.Union([Type.String(), Type.Null()]),
+    project_id: Type.Union([Type.Integer(), Type.Null()]),
+    members: Type.Array(Type.Ref(User)),
+    last_message: Type.Union([Type.Ref(Message), Type.Null()]),
+    unread_count: Type.Integer(),
+    last_read_message_id: Type.Integer(),
+    created_by: Type.Union([Type.Integer(), Type.Null()]),
+    created_at: Timestamp,
+    last_activity_at: Timestamp,
+  },
+  { $id: 'Conversation' },
+)
+
+/** Message text: 1-4000 characters, not blank. */
+export const Content = Type.String({ minLength: 1, maxLength: 4000, pattern: '\\S' })
+export const ClientId = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'Idempotency key chosen by the sender',
+})
+export const Title = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
+export const PageLimit = Type.Integer({ minimum: 1, maximum: 200 })
+export const Cursor = Type.Integer({ minimum: 0, description: 'A position in the conversation change feed' })
+
+export const CreateConversationBody = Type.Object(
+  { member_ids: Type.Array(Id, { minItems: 1, maxItems: 500 }), title: Type.Optional(Title) },
+  { additionalProperties: false },
+)
+export const ConversationEnvelope = Type.Object({ conversation: Type.Ref(Conversation) })
+export const ConversationList = Type.Object({ conversations: Type.Array(Type.Ref(Conversation)) })
+
+export const ConversationParams = Type.Object({ id: Id })
+export const MemberParams = Type.Object({ id: Id, userId: Id })
+export const MessageParams = Type.Object({ id: Id, messageId: Id })
+export const AddMemberBody = Type.Object({ user_id: Id }, { additionalProperties: false })
+
+export const HistoryQuery = Type.Object(
+  {
+    before: Type.Optional(Id),
+    after: Type.Optional(Type.Integer({ minimum: 0 })),
+    limit: Type.Optional(PageLimit),
+  },
+  { additionalProperties: false },
+)
+export const MessagePage = Type.Object({ messages: Type.Array(Type.Ref(Message)), has_more: Type.Boolean() })
+
+export const ChangesQuery = Type.Object(
+  { cursor: Type.Optional(Cursor), limit: Type.Optional(PageLimit) },
+  { additionalProperties: false },
+)
+export const ChangesPage = Type.Object({
+  messages: Type.Array(Type.Ref(Message)),
+  has_more: Type.Boolean(),
+  cursor: Type.Integer(),
+})
+
+export const SendMessageBody = Type.Object(
+  { content: Content, client_id: Type.Optional(ClientId) },
+  { additionalProperties: false },
+)
+export const EditMessageBody = Type.Object({ content: Content }, { additionalProperties: false })
+export const MessageEnvelope = Type.Object({ message: Type.Ref(Message) })
+export const ReadBody = Type.Object(
+  { message_id: Type.Integer({ minimum: 0 }) },
+  { additionalProperties: false },
+)
+
+export const UserSearchQuery = Type.Object(
+  {
+    q: Type.Optional(Type.String({ maxLength: 64 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
+  },
+  { additionalProperties: false },
+)

@@ -1,0 +1,166 @@
+import type { Kysely } from 'kysely'
+import type { AppContext } from '../context.js'
+import type { ConversationRow, Database, FileRow, MessageRow } from '../db/types.js'
+import { findUserViews } from '../users/queries.js'
+import { toUserView, type UserView } from '../users/view.js'
+
+// Rows to the contract's objects. Kept apart from the rules so every caller shapes them alike.
+
+export interface FileView {
+  id: number
+  name: string
+  size: number
+  content_type: string
+  sha256: string
+  uploaded_by: number
+  project_id: number | null
+  conversation_id: number
+  created_at: string
+}
+
+export interface MessageView {
+  id: number
+  conversation_id: number
+  sender_id: number
+  content: string | null
+  client_id: string | null
+  attachments: FileView[]
+  created_at: string
+  edited_at: string | null
+  deleted: boolean
+}
+
+export interface ConversationView {
+  id: number
+  kind: 'direct' | 'group' | 'project'
+  title: string | null
+  project_id: number | null
+  members: UserView[]
+  last_message: MessageView | null
+  unread_count: number
+  last_read_message_id: number
+  created_by: number | null
+  created_at: string
+  last_activity_at: string
+}
+
+export function toFileView(row: FileRow): FileView {
+  return {
+    id: Number(row.id),
+    name: row.name,
+    size: Number(row.size),
+    content_type: row.content_type,
+    sha256: row.sha256,
+    uploaded_by: Number(row.uploaded_by),
+    project_id: row.project_id === null ? null : Number(row.project_id),
+    conversation_id: Number(row.conversation_id),
+    created_at: row.created_at,
+  }
+}
+
+export function toMessageView(row: MessageRow, attachments: FileView[] = []): MessageView {
+  const deleted = row.deleted_at !== null
+  return {
+    id: Number(row.id),
+    conversation_id: Number(row.conversation_id),
+    sender_id: Number(row.sender_id),
+    content: deleted ? null : row.content,
+    client_id: row.client_id,
+    attachments: deleted ? [] : attachments,
+    created_at: row.created_at,
+    edited_at: row.edited_at,
+    deleted,
+  }
+}
+
+/** Message views with their attachments, in the order given. */
+export async function messageViews(db: Kysely<Database>, rows: MessageRow[]): Promise<MessageView[]> {
+  const ids = rows.filter((row) => row.deleted_at === null).map((row) => Number(row.id))
+  const byMessage = new Map<number, FileView[]>()
+  if (ids.length > 0) {
+    const files = await db
+      .selectFrom('files')
+      .selectAll()
+      .where('message_id', 'in', ids)
+      .orderBy('id')
+      .execute()
+    for (const file of files) {
+      const list = byMessage.get(Number(file.message_id)) ?? []
+      list.push(toFileView(file))
+      byMessage.set(Number(file.message_id), list)
+    }
+  }
+  return rows.map((row) => toMessageView(row, byMessage.get(Number(row.id))))
+}
+
+/** The conversations as `viewerId` sees them: members, latest message, their unread count. */
+export async function conversationViews(
+  ctx: AppContext,
+  viewerId: number,
+  rows: Array<ConversationRow & { last_read_message_id: number }>,
+): Promise<ConversationView[]> {
+  if (rows.length === 0) return []
+  const ids = rows.map((row) => Number(row.id))
+  const db = ctx.db
+  const memberRows = await db
+    .selectFrom('conversation_members')
+    .select(['conversation_id', 'user_id'])
+    .where('conversation_id', 'in', ids)
+    .orderBy('joined_at')
+    .orderBy('user_id')
+    .execute()
+  const users = new Map(
+    (await findUserViews(db, [...new Set(memberRows.map((row) => Number(row.user_id)))])).map((user) => [
+      Number(user.id),
+      toUserView(user, (id) => ctx.presence.isOnline(id)),
+    ]),
+  )
+  const lastMessages = await db
+    .selectFrom('messages')
+    .selectAll()
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('messages')
+        .select((e) => e.fn.max('id').as('id'))
+        .where('conversation_id', 'in', ids)
+        .where('deleted_at', 'is', null)
+        .groupBy('conversation_id'),
+    )
+    .execute()
+  const lastViews = new Map(
+    (await messageViews(db, lastMessages)).map((message) => [message.conversation_id, message]),
+  )
+  const unread = await db
+    .selectFrom('messages')
+    .innerJoin('conversation_members as me', (join) =>
+      join.onRef('me.conversation_id', '=', 'messages.conversation_id').on('me.user_id', '=', viewerId),
+    )
+    .select(['messages.conversation_id', (eb) => eb.fn.countAll<number>().as('count')])
+    .where('messages.conversation_id', 'in', ids)
+    .whereRef('messages.id', '>', 'me.last_read_message_id')
+    .where('messages.sender_id', '!=', viewerId)
+    .where('messages.deleted_at', 'is', null)
+    .groupBy('messages.conversation_id')
+    .execute()
+  const unreadBy = new Map(unread.map((row) => [Number(row.conversation_id), Number(row.count)]))
+
+  return rows.map((row) => {
+    const id = Number(row.id)
+    return {
+      id,
+      kind: row.kind,
+      title: row.title,
+      project_id: row.project_id === null ? null : Number(row.project_id),
+      members: memberRows
+        .filter((member) => Number(member.conversation_id) === id)
+        .map((member) => users.get(Number(member.user_id)))
+        .filter((user): user is UserView => user !== undefined),
+      last_message: lastViews.get(id) ?? null,
+      unread_count: unreadBy.get(id) ?? 0,
+      last_read_message_id: Number(row.last_read_message_id),
+      created_by: row.created_by === null ? null : Number(row.created_by),
+      created_at: row.created_at,
+      last_activity_at: row.last_activity_at,
+    }
+  })
+}

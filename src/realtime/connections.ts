@@ -1,0 +1,110 @@
+import type { WebSocket } from 'ws'
+import type { HubEvent } from '../hub/types.js'
+
+/** A socket's send buffer beyond this means it is not reading: it is shed, not buffered forever. */
+export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
+
+export interface Connection {
+  id: string
+  userId: number
+  sessionId: number
+  socket: WebSocket
+  /** Conversations this socket joined: it hears their `status` and `typing`. */
+  rooms: Set<number>
+}
+
+/**
+ * Every open socket on this node, by user, by session and by room. Hub events land here and go
+ * out as the one pre-serialized frame they carry.
+ */
+export class Connections {
+  private readonly byId = new Map<string, Connection>()
+  private readonly byUser = new Map<number, Set<Connection>>()
+  private readonly rooms = new Map<number, Set<Connection>>()
+
+  get size(): number {
+    return this.byId.size
+  }
+
+  add(connection: Connection): void {
+    this.byId.set(connection.id, connection)
+    const set = this.byUser.get(connection.userId) ?? new Set()
+    this.byUser.set(connection.userId, set)
+    set.add(connection)
+  }
+
+  remove(connection: Connection): void {
+    this.byId.delete(connection.id)
+    const set = this.byUser.get(connection.userId)
+    set?.delete(connection)
+    if (set?.size === 0) this.byUser.delete(connection.userId)
+    for (const room of connection.rooms) this.leave(connection, room)
+  }
+
+  join(connection: Connection, conversationId: number): void {
+    connection.rooms.add(conversationId)
+    const set = this.rooms.get(conversationId) ?? new Set()
+    this.rooms.set(conversationId, set)
+    set.add(connection)
+  }
+
+  leave(connection: Connection, conversationId: number): void {
+    connection.rooms.delete(conversationId)
+    const set = this.rooms.get(conversationId)
+    set?.delete(connection)
+    if (set?.size === 0) this.rooms.delete(conversationId)
+  }
+
+  /** User ids with a socket in the room. */
+  roomUserIds(conversationId: number): number[] {
+    return [...new Set([...(this.rooms.get(conversationId) ?? [])].map((c) => c.userId))]
+  }
+
+  all(): IterableIterator<Connection> {
+    return this.byId.values()
+  }
+
+  deliver(event: HubEvent): void {
+    switch (event.kind) {
+      case 'users':
+        for (const userId of event.userIds) {
+          for (const connection of this.byUser.get(userId) ?? []) send(connection, event.frame)
+        }
+        return
+      case 'room':
+        for (const connection of this.rooms.get(event.conversationId) ?? []) {
+          if (connection.id !== event.exceptSocketId) send(connection, event.frame)
+        }
+        return
+      case 'close_sessions': {
+        const ids = new Set(event.sessionIds)
+        for (const connection of this.byId.values()) {
+          if (ids.has(connection.sessionId)) connection.socket.close(event.code, event.reason)
+        }
+        return
+      }
+      case 'close_users':
+        for (const userId of event.userIds) {
+          for (const connection of this.byUser.get(userId) ?? [])
+            connection.socket.close(event.code, event.reason)
+        }
+        return
+      case 'left_conversation':
+        for (const userId of event.userIds) {
+          for (const connection of this.byUser.get(userId) ?? []) this.leave(connection, event.conversationId)
+        }
+        return
+    }
+  }
+}
+
+/** Sends a frame unless the socket stopped reading, in which case it is closed (1013, try again later). */
+export function send(connection: Connection, frame: string): void {
+  const socket = connection.socket
+  if (socket.readyState !== socket.OPEN) return
+  if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+    socket.close(1013, 'too slow: reconnect and resume')
+    return
+  }
+  socket.send(frame)
+}

@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto'
+import websocket from '@fastify/websocket'
+import type { FastifyInstance } from 'fastify'
+import type { RawData, WebSocket } from 'ws'
+import { type Auth, resolveAuth } from '../auth/authenticate.js'
+import type { AppContext } from '../context.js'
+import { nowIso } from '../context.js'
+import { frame } from '../conversations/events.js'
+import { AppError, errorBody } from '../errors.js'
+import { contactAudience } from '../users/contacts.js'
+import { toUserView } from '../users/view.js'
+import { type Connection, Connections, send } from './connections.js'
+import { frameProblem, handlers, type SocketSession } from './protocol.js'
+import { Typing } from './typing.js'
+
+/** A frame over 64 KiB closes the socket with 1009 (ws does it). */
+export const MAX_FRAME_BYTES = 64 * 1024
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    connections: Connections
+  }
+}
+
+/** Users who see this user's presence: everyone sharing a conversation, and contacts. */
+async function presenceAudience(ctx: AppContext, userId: number): Promise<number[]> {
+  const shared = await ctx.db
+    .selectFrom('conversation_members as other')
+    .innerJoin('conversation_members as mine', 'mine.conversation_id', 'other.conversation_id')
+    .select('other.user_id')
+    .distinct()
+    .where('mine.user_id', '=', userId)
+    .where('other.user_id', '!=', userId)
+    .execute()
+  return [...new Set([...shared.map((row) => Number(row.user_id)), ...(await contactAudience(ctx, userId))])]
+}
+
+async function publishPresence(ctx: AppContext, userId: number, online: boolean, lastSeenAt: string | null) {
+  ctx.hub.publish({
+    kind: 'users',
+    userIds: await presenceAudience(ctx, userId),
+    frame: frame('presence', { user_id: userId, online, last_seen_at: lastSeenAt }),
+  })
+}
+
+/**
+ * A token bucket per socket: `rate` frames a second, bursts of twice that. Frames beyond it get
+ * RATE_LIMITED; more than a second's worth of refused frames within a second closes with 1008.
+ */
+class FrameLimiter {
+  private tokens: number
+  private last = Date.now()
+  private refusedWindowStart = 0
+  private refused = 0
+
+  constructor(private readonly rate: number) {
+    this.tokens = rate * 2
+  }
+
+  take(now = Date.now()): 'ok' | 'limited' | 'close' {
+    this.tokens = Math.min(this.rate * 2, this.tokens + ((now - this.last) / 1000) * this.rate)
+    this.last = now
+    if (this.tokens >= 1) {
+      this.tokens -= 1
+      return 'ok'
+    }
+    if (now - this.refusedWindowStart > 1000) {
+      this.refusedWindowStart = now
+      this.refused = 0
+    }
+    return ++this.refused > this.rate ? 'close' : 'limited'
+  }
+}
+
+export async function realtimeRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+  const connections = new Connections()
+  const typing = new Typing()
+  app.decorate('connections', connections)
+  const unsubscribe = ctx.hub.subscribe((event) => connections.deliver(event))
+
+  await app.register(websocket, {
+    options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false },
+    // On shutdown every socket is told the server is going away (1001), so clients reconnect elsewhere.
+    preClose(done) {
+      for (const connection of connections.all()) connection.socket.close(1001, 'server shutting down')
+      done()
+    },
+  })
+  app.addHook('onClose', async () => unsubscribe())
+
+  app.get(
+    '/ws',
+    {
+      websocket: true,
+      schema: { hide: true },
+      // Authenticated before the upgrade: without a session there is a 401 and no socket.
+      preValidation: async (request, reply) => {
+        const auth = await resolveAuth(ctx, request, true)
+        if (!auth) return reply.status(401).send(errorBody(401, 'UNAUTHORIZED', 'Log in first'))
+        request.auth = auth
+      },
+    },
+    (socket, request) => {
+      openConnection(ctx, connections, typing, socket, request.auth as Auth, request.log)
+    },
+  )
+}
+
+function openConnection(
+  ctx: AppContext,
+  connections: Connections,
+  typing: Typing,
+  socket: WebSocket,
+  auth: Auth,
+  log: FastifyInstance['log'],
+): void {
+  const connection: Connection = {
+    id: randomUUID(),
+    userId: auth.user.id,
+    sessionId: auth.session.id,
+    socket,
+    rooms: new Set(),
+  }
+  connections.add(connection)
+  const limiter = new FrameLimiter(ctx.config.wsRateLimit)
+  const cameOnline = ctx.presence.connected(connection.userId)
+
+  const errorFrame = (ref: string | undefined, code: string, message: string) =>
+    send(connection, JSON.stringify({ type: 'error', ref, code, message }))
+
+  send(connection, frame('ready', { user: toUserView(auth.user, (id) => ctx.presence.isOnline(id)) }))
+  if (cameOnline) publishPresence(ctx, connection.userId, true, auth.user.last_seen_at).catch(() => {})
+
+  socket.on('message', (data: RawData, isBinary: boolean) => {
+    const verdict = limiter.take()
+    if (verdict === 'close') return socket.close(1008, 'too many frames')
+    if (verdict === 'limited') return errorFrame(undefined, 'RATE_LIMITED', 'Too many frames: slow down')
+    void handleFrame(data, isBinary)
+  })
+
+  async function handleFrame(data: RawData, isBinary: boolean): Promise<void> {
+    if (isBinary) return errorFrame(undefined, 'BAD_REQUEST', 'Frames are JSON text, not binary')
+    let value: unknown
+    try {
+      value = JSON.parse(data.toString())
+    } catch {
+      return errorFrame(undefined, 'BAD_REQUEST', 'Malformed JSON')
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return errorFrame(undefined, 'BAD_REQUEST', 'A frame is a JSON object with a type')
+    }
+    const raw = value as { type?: unknown; ref?: unknown }
+    const ref = typeof raw.ref === 'string' && raw.ref.length <= 64 ? raw.ref : undefined
+    if (typeof raw.type !== 'string') return errorFrame(ref, 'BAD_REQUEST', 'type is required')
+    const problem = frameProblem(raw.type, value)
+    if (problem) return errorFrame(ref, 'BAD_REQUEST', problem)
+    const session: SocketSession = {
+      ctx,
+      connections,
+      typing,
+      connection,
+      reply: (type, payload) => send(connection, JSON.stringify({ type, ref, ...payload })),
+    }
+    const handler = handlers[raw.type as keyof typeof handlers]
+    try {
+      // biome-ignore lint/suspicious/noExplicitAny: the frame passed this handler's schema just above
+      await handler.handle(session, value as any)
+    } catch (error) {
+      if (error instanceof AppError) return errorFrame(ref, error.code, error.message)
+      log.error({ err: error, type: raw.type }, 'socket frame failed')
+      errorFrame(ref, 'INTERNAL_ERROR', 'Internal server error')
+    }
+  }
+
+  socket.on('close', () => {
+    const rooms = [...connection.rooms]
+    connections.remove(connection)
+    for (const conversationId of rooms) {
+      ctx.hub.publish({
+        kind: 'room',
+        conversationId,
+        frame: frame('status', {
+          conversation_id: conversationId,
+          user_id: connection.userId,
+          state: 'left',
+          online_user_ids: connections.roomUserIds(conversationId),
+        }),
+      })
+    }
+    for (const conversationId of typing.clearUser(connection.userId)) {
+      ctx.hub.publish({
+        kind: 'room',
+        conversationId,
+        frame: frame('typing', {
+          conversation_id: conversationId,
+          user_id: connection.userId,
+          is_typing: false,
+        }),
+      })
+    }
+    if (!ctx.presence.disconnected(connection.userId)) return
+    const lastSeen = nowIso()
+    ctx.db
+      .updateTable('users')
+      .set({ last_seen_at: lastSeen })
+      .where('id', '=', connection.userId)
+      .execute()
+      .then(() => publishPresence(ctx, connection.userId, false, lastSeen))
+      .catch((error) => log.warn({ err: error }, 'could not record last_seen_at'))
+  })
+  socket.on('error', (error) => log.info({ err: error }, 'socket error'))
+}

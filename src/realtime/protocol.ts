@@ -1,0 +1,158 @@
+import type { Static, TObject } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { ValueErrorType } from '@sinclair/typebox/errors'
+import type { AppContext } from '../context.js'
+import { frame, memberIds } from '../conversations/events.js'
+import { requireMembership } from '../conversations/membership.js'
+import {
+  changes,
+  deleteMessage,
+  editMessage,
+  historyWithCursor,
+  markRead,
+  sendMessage,
+} from '../conversations/messages.js'
+import { findUserViews } from '../users/queries.js'
+import { type Connection, type Connections, send } from './connections.js'
+import { ClientFrames, type ClientFrameType } from './schemas.js'
+import type { Typing } from './typing.js'
+
+/** What a handler gets: the app, this socket, and a way to reply with the frame's ref. */
+export interface SocketSession {
+  ctx: AppContext
+  connections: Connections
+  typing: Typing
+  connection: Connection
+  reply(type: string, payload: object): void
+}
+
+type Handler<T extends TObject> = (session: SocketSession, frame: Static<T>) => Promise<void> | void
+
+interface Entry<T extends TObject> {
+  schema: T
+  handle: Handler<T>
+}
+
+const entry = <T extends TObject>(schema: T, handle: Handler<T>): Entry<T> => ({ schema, handle })
+
+async function onlineMembers(session: SocketSession, conversationId: number): Promise<number[]> {
+  return (await memberIds(session.ctx, conversationId)).filter((id) => session.ctx.presence.isOnline(id))
+}
+
+async function announce(
+  session: SocketSession,
+  conversationId: number,
+  state: 'joined' | 'left',
+): Promise<void> {
+  const payload = frame('status', {
+    conversation_id: conversationId,
+    user_id: session.connection.userId,
+    state,
+    online_user_ids: await onlineMembers(session, conversationId),
+  })
+  session.ctx.hub.publish({ kind: 'room', conversationId, frame: payload })
+}
+
+/** The protocol: one handler per client frame type, each with the schema its frames must pass. */
+export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]> } = {
+  join: entry(ClientFrames.join, async (session, msg) => {
+    const { ctx, connection } = session
+    await requireMembership(ctx, msg.conversation_id, connection.userId)
+    const page =
+      msg.cursor !== undefined
+        ? await changes(ctx.db, msg.conversation_id, msg.cursor, msg.limit ?? 200)
+        : await historyWithCursor(ctx.db, msg.conversation_id, { after: msg.after, limit: msg.limit })
+    session.reply('recent_messages', { conversation_id: msg.conversation_id, ...page })
+    session.connections.join(connection, msg.conversation_id)
+    await announce(session, msg.conversation_id, 'joined')
+    for (const userId of session.typing.typingIn(msg.conversation_id)) {
+      send(
+        connection,
+        frame('typing', { conversation_id: msg.conversation_id, user_id: userId, is_typing: true }),
+      )
+    }
+  }),
+
+  leave: entry(ClientFrames.leave, async (session, msg) => {
+    if (!session.connection.rooms.has(msg.conversation_id)) return session.reply('ack', {})
+    session.connections.leave(session.connection, msg.conversation_id)
+    session.reply('ack', {})
+    await announce(session, msg.conversation_id, 'left')
+  }),
+
+  send_message: entry(ClientFrames.send_message, async (session, msg) => {
+    const { message } = await sendMessage(session.ctx, session.connection.userId, msg.conversation_id, msg)
+    session.reply('ack', { message })
+  }),
+
+  edit_message: entry(ClientFrames.edit_message, async (session, msg) => {
+    const { ctx, connection } = session
+    const message = await editMessage(
+      ctx,
+      connection.userId,
+      msg.conversation_id,
+      msg.message_id,
+      msg.content,
+    )
+    session.reply('ack', { message })
+  }),
+
+  delete_message: entry(ClientFrames.delete_message, async (session, msg) => {
+    await deleteMessage(session.ctx, session.connection.userId, msg.conversation_id, msg.message_id)
+    session.reply('ack', {})
+  }),
+
+  typing: entry(ClientFrames.typing, async (session, msg) => {
+    const { connection } = session
+    // Only a room's sockets hear typing, so only a socket in the room may type there.
+    if (!connection.rooms.has(msg.conversation_id)) {
+      await requireMembership(session.ctx, msg.conversation_id, connection.userId)
+    }
+    if (!session.typing.update(msg.conversation_id, connection.userId, msg.is_typing)) return
+    session.ctx.hub.publish({
+      kind: 'room',
+      conversationId: msg.conversation_id,
+      exceptSocketId: connection.id,
+      frame: frame('typing', {
+        conversation_id: msg.conversation_id,
+        user_id: connection.userId,
+        is_typing: msg.is_typing,
+      }),
+    })
+  }),
+
+  mark_read: entry(ClientFrames.mark_read, async (session, msg) => {
+    await markRead(session.ctx, session.connection.userId, msg.conversation_id, msg.message_id)
+    session.reply('ack', {})
+  }),
+
+  get_presence: entry(ClientFrames.get_presence, async (session, msg) => {
+    const users = await findUserViews(session.ctx.db, [...new Set(msg.user_ids)])
+    session.reply('presence_list', {
+      presence: users.map((user) => ({
+        user_id: Number(user.id),
+        online: user.deleted_at === null && session.ctx.presence.isOnline(Number(user.id)),
+        last_seen_at: user.last_seen_at,
+      })),
+    })
+  }),
+
+  ping: entry(ClientFrames.ping, (session) => session.reply('pong', {})),
+}
+
+const checkers = new Map(
+  Object.entries(handlers).map(([type, { schema }]) => [type, TypeCompiler.Compile(schema)] as const),
+)
+
+/** Why a frame fails its schema, in words a person can act on; undefined when it passes. */
+export function frameProblem(type: string, value: unknown): string | undefined {
+  const checker = checkers.get(type)
+  if (!checker) return `unknown type ${JSON.stringify(type).slice(0, 80)}`
+  if (checker.Check(value)) return undefined
+  const first = checker.Errors(value).First()
+  if (!first) return 'invalid frame'
+  const path = first.path ? first.path.slice(1).replaceAll('/', '.') : ''
+  if (first.type === ValueErrorType.ObjectRequiredProperty) return `${path} is required`
+  if (first.type === ValueErrorType.ObjectAdditionalProperties) return `unknown field ${path}`
+  return `${path || 'frame'}: ${first.message}`
+}
