@@ -1,3 +1,4 @@
+import { AjvCompiler } from '@fastify/ajv-compiler'
 import cookie from '@fastify/cookie'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
@@ -13,8 +14,10 @@ import { openDatabase } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
 import { WriteBatcher } from './db/write-batch.js'
 import { registerErrorHandlers } from './errors.js'
+import { fileRoutes } from './files/routes.js'
 import { createMemoryHub } from './hub/memory.js'
 import type { Hub } from './hub/types.js'
+import { projectRoutes } from './projects/routes.js'
 import { realtimeRoutes } from './realtime/plugin.js'
 import { Presence } from './realtime/presence.js'
 import { userRoutes } from './users/routes.js'
@@ -47,6 +50,24 @@ function loggerOptions(config: Config, stream?: BuildOptions['logStream']): Fast
   }
 }
 
+/**
+ * Query strings and params are text, so their numbers are coerced; JSON bodies are not:
+ * `{"content": 5}` is a wrong type, not the string "5".
+ */
+// biome-ignore lint/suspicious/noExplicitAny: Fastify types this factory loosely; its shape is checked by tests
+function buildValidator(): any {
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  const fromPool = AjvCompiler() as (schemas: unknown, options: any) => (route: unknown) => unknown
+  return (externalSchemas: unknown, options: { customOptions?: object }) => {
+    const coercing = fromPool(externalSchemas, options)
+    const strict = fromPool(externalSchemas, {
+      ...options,
+      customOptions: { ...options.customOptions, coerceTypes: false },
+    })
+    return (route: { httpPart?: string }) => (route.httpPart === 'body' ? strict : coercing)(route)
+  }
+}
+
 /** Builds the whole app from its plugins; migrates the database; never listens. */
 export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
   const { config } = options
@@ -55,6 +76,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    schemaController: { compilersFactory: { buildValidator: buildValidator() } },
   })
 
   const database = await openDatabase(config.databaseUrl)
@@ -125,6 +147,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(authRoutes, { ctx })
   await app.register(userRoutes, { ctx })
   await app.register(conversationRoutes, { ctx })
+  await app.register(projectRoutes, { ctx })
+  await app.register(fileRoutes, { ctx })
   await app.register(realtimeRoutes, { ctx })
   await app.register((await import('./web/plugin.js')).webRoutes, { ctx })
   return app

@@ -1,0 +1,231 @@
+import { sql } from 'kysely'
+import type { AppContext } from '../context.js'
+import { nowIso } from '../context.js'
+import { frame, publishMessage, publishToMembers } from '../conversations/events.js'
+import { requireMembership } from '../conversations/membership.js'
+import { appendMessage, checkContent } from '../conversations/messages.js'
+import {
+  type FileView,
+  type MessageView,
+  messageViews,
+  toFileView,
+  toMessageView,
+} from '../conversations/views.js'
+import type { FileRow } from '../db/types.js'
+import { forbidden, notFound } from '../errors.js'
+import { requireProjectMember } from '../projects/projects.js'
+import { removeStoredFiles } from './storage.js'
+import type { Upload } from './upload.js'
+
+// Files as rows: committed together with the message that carries them, after the bytes are on
+// disk; removed together with their bytes.
+
+/** The optional caption (`content` field), checked like any message text. */
+function caption(upload: Upload): string | undefined {
+  const content = upload.fields.content
+  return content === undefined ? undefined : checkContent(content)
+}
+
+/** Runs `work` on an upload already on disk; if it fails, the bytes go too. */
+async function orRemove<T>(ctx: AppContext, upload: Upload, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    await removeStoredFiles(ctx.config.uploadDir, [upload.storageName]).catch(() => {})
+    throw error
+  }
+}
+
+/**
+ * Commits the file row and the message carrying it in one transaction, then fans the message out.
+ * The bytes are already on disk (the caller removes them if this fails); the caller publishes.
+ */
+async function commitUpload(
+  ctx: AppContext,
+  input: {
+    upload: Upload
+    conversationId: number
+    projectId: number | null
+    uploaderId: number
+    content: string
+  },
+): Promise<{ file: FileView; message: MessageView }> {
+  const { upload, conversationId, uploaderId } = input
+  const committed = await ctx.writes.run(async (trx) => {
+    // Checked again here: the uploader may have been removed while the bytes were arriving.
+    const member = await trx
+      .selectFrom('conversation_members')
+      .select('user_id')
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', uploaderId)
+      .executeTakeFirst()
+    if (!member) throw notFound(input.projectId === null ? 'Conversation' : 'Project')
+    const message = await appendMessage(trx, {
+      conversationId,
+      senderId: uploaderId,
+      content: input.content,
+      clientId: null,
+    })
+    const file = await trx
+      .insertInto('files')
+      .values({
+        name: upload.name,
+        size: upload.size,
+        content_type: upload.contentType,
+        sha256: upload.sha256,
+        storage_name: upload.storageName,
+        uploaded_by: uploaderId,
+        project_id: input.projectId,
+        conversation_id: conversationId,
+        message_id: Number(message.id),
+        created_at: nowIso(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow()
+    return { file, message }
+  })
+  const file = toFileView(committed.file)
+  return { file, message: toMessageView(committed.message, [file]) }
+}
+
+/** An upload to a project, announced in its conversation. */
+export async function addProjectFile(
+  ctx: AppContext,
+  uploaderId: number,
+  projectId: number,
+  upload: Upload,
+): Promise<{ file: FileView; message: MessageView }> {
+  const result = await orRemove(ctx, upload, async () => {
+    const content = caption(upload) ?? `Uploaded ${upload.name}`
+    const project = await requireProjectMember(ctx, projectId, uploaderId)
+    return commitUpload(ctx, {
+      upload,
+      conversationId: Number(project.conversation_id),
+      projectId: Number(project.id),
+      uploaderId,
+      content,
+    })
+  })
+  await publishMessage(ctx, result.message)
+  return result
+}
+
+/**
+ * A file sent into any conversation: a message carrying it. In a project's conversation it also
+ * becomes one of the project's files.
+ */
+export async function addConversationFile(
+  ctx: AppContext,
+  uploaderId: number,
+  conversationId: number,
+  upload: Upload,
+): Promise<{ file: FileView; message: MessageView }> {
+  const result = await orRemove(ctx, upload, async () => {
+    const content = caption(upload) ?? upload.name
+    const conversation = await requireMembership(ctx, conversationId, uploaderId)
+    return commitUpload(ctx, {
+      upload,
+      conversationId,
+      projectId: conversation.project_id === null ? null : Number(conversation.project_id),
+      uploaderId,
+      content,
+    })
+  })
+  await publishMessage(ctx, result.message)
+  return result
+}
+
+/** The project's files, newest first. */
+export async function listProjectFiles(
+  ctx: AppContext,
+  userId: number,
+  projectId: number,
+): Promise<FileView[]> {
+  await requireProjectMember(ctx, projectId, userId)
+  const rows = await ctx.db
+    .selectFrom('files')
+    .selectAll()
+    .where('project_id', '=', projectId)
+    .orderBy('id', 'desc')
+    .execute()
+  return rows.map(toFileView)
+}
+
+/**
+ * The uploader or the project's owner deletes a file: the row and the bytes. The message that
+ * announced it stays, without the attachment, and its members hear `message_updated`.
+ */
+export async function deleteProjectFile(
+  ctx: AppContext,
+  actorId: number,
+  projectId: number,
+  fileId: number,
+): Promise<void> {
+  const project = await requireProjectMember(ctx, projectId, actorId)
+  const file = await ctx.db
+    .selectFrom('files')
+    .selectAll()
+    .where('id', '=', fileId)
+    .where('project_id', '=', projectId)
+    .executeTakeFirst()
+  if (!file) throw notFound('File')
+  if (Number(file.uploaded_by) !== actorId && Number(project.owner_id) !== actorId) {
+    throw forbidden("Only the file's uploader or the project's owner may delete it")
+  }
+  const changed = await ctx.writes.run(async (trx) => {
+    const deleted = await trx
+      .deleteFrom('files')
+      .where('id', '=', fileId)
+      .returning(['storage_name', 'message_id', 'conversation_id'])
+      .executeTakeFirst()
+    if (!deleted) return undefined
+    let message: Awaited<ReturnType<typeof findLiveMessage>>
+    if (deleted.message_id !== null) {
+      message = await findLiveMessage(trx, Number(deleted.message_id))
+      if (message) {
+        // A change the change feed must replay: the message now has one attachment less.
+        const conversation = await trx
+          .updateTable('conversations')
+          .set({ change_seq: sql`change_seq + 1` })
+          .where('id', '=', Number(deleted.conversation_id))
+          .returning('change_seq')
+          .executeTakeFirstOrThrow()
+        message = await trx
+          .updateTable('messages')
+          .set({ change_seq: Number(conversation.change_seq) })
+          .where('id', '=', Number(message.id))
+          .returningAll()
+          .executeTakeFirstOrThrow()
+      }
+    }
+    return { storageName: deleted.storage_name, message }
+  })
+  if (!changed) throw notFound('File')
+  await removeStoredFiles(ctx.config.uploadDir, [changed.storageName]).catch(() => {})
+  if (changed.message) {
+    const [message] = await messageViews(ctx.db, [changed.message])
+    await publishToMembers(ctx, message.conversation_id, frame('message_updated', { message }))
+  }
+}
+
+function findLiveMessage(db: AppContext['db'], messageId: number) {
+  return db
+    .selectFrom('messages')
+    .selectAll()
+    .where('id', '=', messageId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst()
+}
+
+/** A file the caller may download: they are a member of its conversation. NOT_FOUND otherwise. */
+export async function fileForDownload(ctx: AppContext, fileId: number, userId: number): Promise<FileRow> {
+  const file = await ctx.db
+    .selectFrom('files')
+    .innerJoin('conversation_members', 'conversation_members.conversation_id', 'files.conversation_id')
+    .selectAll('files')
+    .where('files.id', '=', fileId)
+    .where('conversation_members.user_id', '=', userId)
+    .executeTakeFirst()
+  if (!file) throw notFound('File')
+  return file
+}

@@ -1,0 +1,139 @@
+import multipart from '@fastify/multipart'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import { authOf, requireUser } from '../auth/authenticate.js'
+import { errors, IdParams, NoContent } from '../common-schemas.js'
+import type { AppContext } from '../context.js'
+import { requireMembership } from '../conversations/membership.js'
+import { FileObject, Message } from '../conversations/schemas.js'
+import { requireProjectMember } from '../projects/projects.js'
+import { sendFile } from './download.js'
+import {
+  addConversationFile,
+  addProjectFile,
+  deleteProjectFile,
+  fileForDownload,
+  listProjectFiles,
+} from './files.js'
+import { ensureUploadDir, sweepOrphans } from './storage.js'
+import { multipartLimits, receiveUpload } from './upload.js'
+
+const FileEnvelope = Type.Object({ file: Type.Ref(FileObject), message: Type.Ref(Message) })
+const MessageEnvelope = Type.Object({ message: Type.Ref(Message), file: Type.Ref(FileObject) })
+const FileList = Type.Object({ files: Type.Array(Type.Ref(FileObject)) })
+const ProjectFileParams = Type.Object({ id: IdParams.properties.id, fileId: IdParams.properties.id })
+
+const multipartBody = {
+  description: 'multipart/form-data: the file in the field `file`; optional text field `content` (a caption)',
+}
+
+export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+  await ensureUploadDir(ctx.config.uploadDir)
+  const swept = await sweepOrphans(ctx.db, ctx.config.uploadDir).catch((error) => {
+    app.log.warn({ err: error }, 'could not sweep the upload directory')
+    return []
+  })
+  if (swept.length > 0)
+    app.log.info({ count: swept.length }, 'removed files no row names from the upload dir')
+
+  // Scoped to these routes: the rest of the API never parses multipart.
+  await app.register(multipart, {
+    limits: multipartLimits(ctx.config.maxUploadBytes),
+    throwFileSizeLimit: false,
+  })
+  const routes = app.withTypeProvider<TypeBoxTypeProvider>()
+  app.addHook('preHandler', requireUser(ctx))
+  const tags = ['files']
+
+  routes.post(
+    '/projects/:id/files',
+    {
+      schema: {
+        tags,
+        summary: 'Upload a file to a project; it is announced as a message in the project conversation',
+        description: multipartBody.description,
+        params: IdParams,
+        response: { 201: FileEnvelope, ...errors(400, 401, 404, 413) },
+      },
+    },
+    async (request, reply) => {
+      const me = authOf(request).user.id
+      await requireProjectMember(ctx, request.params.id, me).catch((error) => {
+        request.raw.resume() // not a member: the body is not read, only discarded
+        throw error
+      })
+      const upload = await receiveUpload(ctx, request)
+      const result = await addProjectFile(ctx, me, request.params.id, upload)
+      return reply.status(201).send(result)
+    },
+  )
+
+  routes.get(
+    '/projects/:id/files',
+    {
+      schema: {
+        tags,
+        summary: "The project's files, newest first",
+        params: IdParams,
+        response: { 200: FileList, ...errors(401, 404) },
+      },
+    },
+    async (request) => ({ files: await listProjectFiles(ctx, authOf(request).user.id, request.params.id) }),
+  )
+
+  routes.delete(
+    '/projects/:id/files/:fileId',
+    {
+      schema: {
+        tags,
+        summary: "Delete a project's file (its uploader or the project's owner): the row and the bytes",
+        params: ProjectFileParams,
+        response: { 204: NoContent, ...errors(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await deleteProjectFile(ctx, authOf(request).user.id, request.params.id, request.params.fileId)
+      return reply.status(204).send(null)
+    },
+  )
+
+  routes.post(
+    '/conversations/:id/files',
+    {
+      schema: {
+        tags,
+        summary: 'Send a file into a conversation: a message carrying it as an attachment',
+        description: multipartBody.description,
+        params: IdParams,
+        response: { 201: MessageEnvelope, ...errors(400, 401, 404, 413) },
+      },
+    },
+    async (request, reply) => {
+      const me = authOf(request).user.id
+      await requireMembership(ctx, request.params.id, me).catch((error) => {
+        request.raw.resume()
+        throw error
+      })
+      const upload = await receiveUpload(ctx, request)
+      const result = await addConversationFile(ctx, me, request.params.id, upload)
+      return reply.status(201).send(result)
+    },
+  )
+
+  routes.get(
+    '/files/:id',
+    {
+      schema: {
+        tags,
+        summary: "A file's bytes, to the members of its conversation (Range and If-None-Match supported)",
+        params: IdParams,
+        response: { ...errors(401, 404, 416) },
+      },
+    },
+    async (request, reply) => {
+      const file = await fileForDownload(ctx, request.params.id, authOf(request).user.id)
+      return sendFile(ctx, request, reply, file)
+    },
+  )
+}

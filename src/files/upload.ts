@@ -1,0 +1,113 @@
+import type { FastifyRequest } from 'fastify'
+import type { AppContext } from '../context.js'
+import { AppError, badRequest } from '../errors.js'
+import { cleanFileName } from './names.js'
+import { removeStoredFiles, type StoredFile, storeStream, tooLarge } from './storage.js'
+
+// One upload per request: a multipart body with the file in the field `file`, and optional text
+// fields (`content`, a caption). The file streams to disk as it arrives; nothing holds it in memory.
+
+export const FILE_FIELD = 'file'
+/** Besides the file: how many text fields, and how long each may be. */
+export const MAX_FIELDS = 8
+export const MAX_FIELD_BYTES = 16 * 1024
+/** A declared body this much over the file limit is refused before a byte of it is read. */
+const MULTIPART_OVERHEAD = MAX_FIELDS * MAX_FIELD_BYTES + 64 * 1024
+
+export interface Upload extends StoredFile {
+  /** The client's name, cleaned: metadata only. */
+  name: string
+  fields: Record<string, string>
+}
+
+/** @fastify/multipart's limits for the upload routes. */
+export function multipartLimits(maxUploadBytes: number) {
+  return {
+    fileSize: maxUploadBytes,
+    // A second file reaches the handler (and gets a clear 400); a third never gets parsed.
+    files: 2,
+    fields: MAX_FIELDS,
+    fieldSize: MAX_FIELD_BYTES,
+    fieldNameSize: 100,
+    parts: MAX_FIELDS + 2,
+    headerPairs: 20,
+  }
+}
+
+const noFile = () =>
+  badRequest(
+    `No file: send it as a multipart file part named "${FILE_FIELD}" (curl -F file=@path)`,
+    'NO_FILE',
+  )
+
+/** What the parser or the stream said, as the contract's error; a disk failure stays a 500. */
+function uploadError(error: unknown, maxBytes: number): unknown {
+  if (error instanceof AppError) return error
+  const failure = error as NodeJS.ErrnoException & { statusCode?: number }
+  switch (failure?.code) {
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return tooLarge(maxBytes)
+    case 'FST_PARTS_LIMIT':
+    case 'FST_FIELDS_LIMIT':
+      return new AppError(
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `Too many form fields: at most ${MAX_FIELDS} besides the file`,
+      )
+    case 'FST_FILES_LIMIT':
+      return badRequest('Send one file per upload')
+  }
+  if (failure?.syscall) return error // the disk, not the client
+  return badRequest('The multipart body is malformed or ended early')
+}
+
+/** Stops reading what is left of a refused body, so the connection can answer and move on. */
+function discardRest(request: FastifyRequest): void {
+  request.raw.unpipe()
+  request.raw.resume()
+}
+
+/**
+ * Reads the multipart body of `request`: the file to disk (see storeStream), the text fields to
+ * memory (small, limited). On any failure nothing stays on disk and the rest of the body is discarded.
+ */
+export async function receiveUpload(ctx: AppContext, request: FastifyRequest): Promise<Upload> {
+  const maxBytes = ctx.config.maxUploadBytes
+  let stored: StoredFile | undefined
+  let name = 'file'
+  const fields: Record<string, string> = {}
+  try {
+    if (!request.isMultipart()) {
+      throw badRequest(`Send the file as multipart/form-data, in the field "${FILE_FIELD}"`, 'NO_FILE')
+    }
+    const declared = Number(request.headers['content-length'])
+    if (Number.isFinite(declared) && declared > maxBytes + MULTIPART_OVERHEAD) throw tooLarge(maxBytes)
+
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        if (stored) {
+          part.file.resume()
+          throw badRequest('Send one file per upload')
+        }
+        if (part.fieldname !== FILE_FIELD) {
+          part.file.resume()
+          throw badRequest(`Unexpected file field "${part.fieldname}": send the file in "${FILE_FIELD}"`)
+        }
+        const file = part.file
+        stored = await storeStream(ctx.config.uploadDir, file, maxBytes, () => file.truncated)
+        name = cleanFileName(part.filename)
+        continue
+      }
+      if (part.fieldnameTruncated || part.valueTruncated) {
+        throw badRequest(`The field "${part.fieldname.slice(0, 100)}" is too long`)
+      }
+      if (typeof part.value === 'string') fields[part.fieldname] = part.value
+    }
+    if (!stored) throw noFile()
+    return { ...stored, name, fields }
+  } catch (error) {
+    if (stored) await removeStoredFiles(ctx.config.uploadDir, [stored.storageName]).catch(() => {})
+    discardRest(request)
+    throw uploadError(error, maxBytes)
+  }
+}
