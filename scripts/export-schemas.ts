@@ -42,7 +42,7 @@ export function renderSchemas(): Map<string, string> {
 }
 
 function listFiles(dir: string, prefix = ''): string[] {
-  let entries: ReturnType<typeof readdirSync>
+  let entries: import('node:fs').Dirent[]
   try {
     entries = readdirSync(dir, { withFileTypes: true })
   } catch {
