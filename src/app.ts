@@ -17,6 +17,7 @@ import { registerErrorHandlers } from './errors.js'
 import { fileRoutes } from './files/routes.js'
 import { createMemoryHub } from './hub/memory.js'
 import type { Hub } from './hub/types.js'
+import { Metrics, registerMetricsRoutes } from './metrics.js'
 import { projectRoutes } from './projects/routes.js'
 import { realtimeRoutes } from './realtime/plugin.js'
 import { Presence } from './realtime/presence.js'
@@ -93,6 +94,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     hub: options.hub ?? createMemoryHub(),
     presence: new Presence(),
     writes: new WriteBatcher(database.db),
+    metrics: new Metrics(),
+  }
+  ctx.writes.onCommit = (size, ms) => {
+    ctx.metrics.commitBatchSize.observe(size)
+    ctx.metrics.commitSeconds.observe(ms / 1000)
   }
   app.decorate('ctx', ctx)
   app.decorateRequest('auth', null)
@@ -129,6 +135,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     },
   })
 
+  registerMetricsRoutes(app, ctx.metrics)
   app.get('/docs', { schema: { hide: true } }, async () => app.swagger())
   app.get(
     '/healthz',

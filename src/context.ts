@@ -4,6 +4,7 @@ import type { DatabaseHandle } from './db/index.js'
 import type { Database } from './db/types.js'
 import type { WriteBatcher } from './db/write-batch.js'
 import type { Hub } from './hub/types.js'
+import type { Metrics } from './metrics.js'
 import type { Presence } from './realtime/presence.js'
 
 /** What domain functions need from the running app; HTTP routes and socket handlers share it. */
@@ -15,6 +16,7 @@ export interface AppContext {
   presence: Presence
   /** Group commit for the hot writes (messages). */
   writes: WriteBatcher
+  metrics: Metrics
 }
 
 export const nowIso = (): string => new Date().toISOString()

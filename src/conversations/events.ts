@@ -22,6 +22,8 @@ export async function publishToMembers(
   ctx.hub.publish({ kind: 'users', userIds: await memberIds(ctx, conversationId), frame: payload })
 }
 
-export function publishMessage(ctx: AppContext, message: MessageView): Promise<void> {
-  return publishToMembers(ctx, message.conversation_id, frame('message', { message }))
+export async function publishMessage(ctx: AppContext, message: MessageView): Promise<void> {
+  const started = performance.now()
+  await publishToMembers(ctx, message.conversation_id, frame('message', { message }))
+  ctx.metrics.fanoutSeconds.observe((performance.now() - started) / 1000)
 }

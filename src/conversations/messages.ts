@@ -87,7 +87,10 @@ export async function sendMessage(
     return { row: await appendMessage(trx, { conversationId, senderId, content, clientId }), created: true }
   })
   const message = result.created ? toMessageView(result.row) : await oneView(ctx, result.row)
-  if (result.created) await publishMessage(ctx, message)
+  if (result.created) {
+    ctx.metrics.messagesIn.inc()
+    await publishMessage(ctx, message)
+  }
   return { message, created: result.created }
 }
 

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws'
 import type { HubEvent } from '../hub/types.js'
+import type { Metrics } from '../metrics.js'
 
 /** A socket's send buffer beyond this means it is not reading: it is shed, not buffered forever. */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
@@ -18,6 +19,8 @@ export interface Connection {
  * out as the one pre-serialized frame they carry.
  */
 export class Connections {
+  constructor(private readonly metrics?: Metrics) {}
+
   private readonly byId = new Map<string, Connection>()
   private readonly byUser = new Map<number, Set<Connection>>()
   private readonly rooms = new Map<number, Set<Connection>>()
@@ -28,13 +31,14 @@ export class Connections {
 
   add(connection: Connection): void {
     this.byId.set(connection.id, connection)
+    this.metrics?.openSockets.inc()
     const set = this.byUser.get(connection.userId) ?? new Set()
     this.byUser.set(connection.userId, set)
     set.add(connection)
   }
 
   remove(connection: Connection): void {
-    this.byId.delete(connection.id)
+    if (this.byId.delete(connection.id)) this.metrics?.openSockets.dec()
     const set = this.byUser.get(connection.userId)
     set?.delete(connection)
     if (set?.size === 0) this.byUser.delete(connection.userId)
@@ -66,16 +70,22 @@ export class Connections {
 
   deliver(event: HubEvent): void {
     switch (event.kind) {
-      case 'users':
+      case 'users': {
+        let sent = 0
         for (const userId of event.userIds) {
-          for (const connection of this.byUser.get(userId) ?? []) send(connection, event.frame)
+          for (const connection of this.byUser.get(userId) ?? []) sent += send(connection, event.frame)
         }
+        this.metrics?.framesOut.inc(sent)
         return
-      case 'room':
+      }
+      case 'room': {
+        let sent = 0
         for (const connection of this.rooms.get(event.conversationId) ?? []) {
-          if (connection.id !== event.exceptSocketId) send(connection, event.frame)
+          if (connection.id !== event.exceptSocketId) sent += send(connection, event.frame)
         }
+        this.metrics?.framesOut.inc(sent)
         return
+      }
       case 'close_sessions': {
         const ids = new Set(event.sessionIds)
         for (const connection of this.byId.values()) {
@@ -99,12 +109,13 @@ export class Connections {
 }
 
 /** Sends a frame unless the socket stopped reading, in which case it is closed (1013, try again later). */
-export function send(connection: Connection, frame: string): void {
+export function send(connection: Connection, frame: string): 0 | 1 {
   const socket = connection.socket
-  if (socket.readyState !== socket.OPEN) return
+  if (socket.readyState !== socket.OPEN) return 0
   if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
     socket.close(1013, 'too slow: reconnect and resume')
-    return
+    return 0
   }
   socket.send(frame)
+  return 1
 }

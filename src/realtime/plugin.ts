@@ -73,7 +73,7 @@ class FrameLimiter {
 }
 
 export async function realtimeRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
-  const connections = new Connections()
+  const connections = new Connections(ctx.metrics)
   const typing = new Typing()
   app.decorate('connections', connections)
   const unsubscribe = ctx.hub.subscribe((event) => connections.deliver(event))
@@ -125,8 +125,9 @@ function openConnection(
   const limiter = new FrameLimiter(ctx.config.wsRateLimit)
   const cameOnline = ctx.presence.connected(connection.userId)
 
-  const errorFrame = (ref: string | undefined, code: string, message: string) =>
+  const errorFrame = (ref: string | undefined, code: string, message: string): void => {
     send(connection, JSON.stringify({ type: 'error', ref, code, message }))
+  }
 
   send(connection, frame('ready', { user: toUserView(auth.user, (id) => ctx.presence.isOnline(id)) }))
   if (cameOnline) publishPresence(ctx, connection.userId, true, auth.user.last_seen_at).catch(() => {})
@@ -159,7 +160,9 @@ function openConnection(
       connections,
       typing,
       connection,
-      reply: (type, payload) => send(connection, JSON.stringify({ type, ref, ...payload })),
+      reply: (type, payload) => {
+        send(connection, JSON.stringify({ type, ref, ...payload }))
+      },
     }
     const handler = handlers[raw.type as keyof typeof handlers]
     try {

@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+
+/** The app's Prometheus metrics; one registry per app so tests can build several. */
+export class Metrics {
+  readonly registry = new Registry()
+  readonly messagesIn = new Counter({
+    name: 'parley_messages_in_total',
+    help: 'Messages committed',
+    registers: [this.registry],
+  })
+  readonly framesOut = new Counter({
+    name: 'parley_frames_out_total',
+    help: 'Frames sent to sockets (deliveries)',
+    registers: [this.registry],
+  })
+  readonly fanoutSeconds = new Histogram({
+    name: 'parley_fanout_seconds',
+    help: 'From commit to the frames handed to every local socket',
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+    registers: [this.registry],
+  })
+  readonly commitBatchSize = new Histogram({
+    name: 'parley_commit_batch_size',
+    help: 'Writes grouped into one transaction',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+    registers: [this.registry],
+  })
+  readonly commitSeconds = new Histogram({
+    name: 'parley_commit_seconds',
+    help: 'Time of one group-commit transaction',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    registers: [this.registry],
+  })
+  readonly httpSeconds = new Histogram({
+    name: 'parley_http_request_seconds',
+    help: 'HTTP latency by route',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  })
+  readonly openSockets = new Gauge({
+    name: 'parley_open_sockets',
+    help: 'WebSocket connections open on this node',
+    registers: [this.registry],
+  })
+
+  constructor() {
+    // Includes nodejs_eventloop_lag_seconds, heap and RSS.
+    collectDefaultMetrics({ register: this.registry })
+  }
+}
+
+export function registerMetricsRoutes(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url
+    if (!route || route === '/metrics') return
+    metrics.httpSeconds.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    )
+  })
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    reply.type(metrics.registry.contentType)
+    return metrics.registry.metrics()
+  })
+}

@@ -1,0 +1,40 @@
+import t from 'tap'
+import { register, startTestServer } from './helpers/app.js'
+import { connect } from './helpers/ws.js'
+
+const metric = (text: string, name: string): number => {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+  return line ? Number(line.split(' ').pop()) : Number.NaN
+}
+
+t.test('GET /metrics counts sockets, messages, deliveries, commits and HTTP latency', async (t) => {
+  const server = await startTestServer(t)
+  const ann = await register(server.app, 'ann')
+  const bob = await register(server.app, 'bob')
+  const created = await server.app.inject({
+    method: 'POST',
+    url: '/conversations',
+    headers: ann.auth,
+    payload: { member_ids: [bob.id] },
+  })
+  const id = created.json().conversation.id
+  const annSocket = await connect(server.ws, ann.token)
+  const bobSocket = await connect(server.ws, bob.token)
+  await annSocket.request({ type: 'send_message', conversation_id: id, content: 'one' })
+  await annSocket.request({ type: 'send_message', conversation_id: id, content: 'two' })
+  await bobSocket.next((f) => f.type === 'message' && (f.message as { content: string }).content === 'two')
+
+  const text = await (await fetch(`${server.http}/metrics`)).text()
+  t.equal(metric(text, 'parley_open_sockets'), 2)
+  t.equal(metric(text, 'parley_messages_in_total'), 2)
+  t.ok(metric(text, 'parley_frames_out_total') >= 4, 'each message went to both sockets')
+  t.ok(metric(text, 'parley_commit_batch_size_count') >= 2, 'commits observed')
+  t.equal(metric(text, 'parley_fanout_seconds_count'), 2)
+  t.match(text, /parley_http_request_seconds_count\{method="POST",route="\/conversations",status="201"\} 1/)
+  t.match(text, /nodejs_eventloop_lag_seconds/)
+  await annSocket.close()
+  await bobSocket.close()
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const after = await (await fetch(`${server.http}/metrics`)).text()
+  t.equal(metric(after, 'parley_open_sockets'), 0)
+})
