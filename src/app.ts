@@ -8,6 +8,8 @@ import { authRoutes } from './auth/routes.js'
 import { ErrorResponse, User } from './common-schemas.js'
 import type { Config } from './config.js'
 import type { AppContext } from './context.js'
+import { MemberCache } from './conversations/member-cache.js'
+import { kyselyMessageStore, sqliteMessageStore } from './conversations/message-store.js'
 import { conversationRoutes } from './conversations/routes.js'
 import { Conversation, FileObject, Message } from './conversations/schemas.js'
 import { openDatabase } from './db/index.js'
@@ -16,6 +18,7 @@ import { WriteBatcher } from './db/write-batch.js'
 import { registerErrorHandlers } from './errors.js'
 import { fileRoutes } from './files/routes.js'
 import { createMemoryHub } from './hub/memory.js'
+import { createRedisHub } from './hub/redis.js'
 import type { Hub } from './hub/types.js'
 import { Metrics, registerMetricsRoutes } from './metrics.js'
 import { projectRoutes } from './projects/routes.js'
@@ -69,6 +72,13 @@ function buildValidator(): any {
   }
 }
 
+/** The in-process hub, or with REDIS_URL the bus that connects several nodes. */
+async function createHub(config: Config, log: FastifyInstance['log']): Promise<Hub> {
+  if (config.redisUrl) return createRedisHub({ url: config.redisUrl, log })
+  if (config.natsUrl) throw new Error('NATS_URL is not supported yet: use REDIS_URL for the multi-node mode')
+  return createMemoryHub()
+}
+
 /** Builds the whole app from its plugins; migrates the database; never listens. */
 export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
   const { config } = options
@@ -87,23 +97,40 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     await database.close()
     throw error
   }
+  let hub: Hub
+  try {
+    hub = options.hub ?? (await createHub(config, app.log))
+  } catch (error) {
+    await database.close()
+    throw error
+  }
+  const presence = new Presence()
+  const metrics = new Metrics()
+  const observeCommit = (size: number, ms: number) => {
+    metrics.commitBatchSize.observe(size)
+    metrics.commitSeconds.observe(ms / 1000)
+  }
+  const writes = new WriteBatcher(database.db)
+  writes.onCommit = observeCommit
   const ctx: AppContext = {
     config,
     db: database.db,
     database,
-    hub: options.hub ?? createMemoryHub(),
-    presence: new Presence(),
-    writes: new WriteBatcher(database.db),
-    metrics: new Metrics(),
-  }
-  ctx.writes.onCommit = (size, ms) => {
-    ctx.metrics.commitBatchSize.observe(size)
-    ctx.metrics.commitSeconds.observe(ms / 1000)
+    hub,
+    presence,
+    writes,
+    metrics,
+    members: new MemberCache(database.db, hub),
+    messages: database.sqlite
+      ? sqliteMessageStore(database.sqlite, observeCommit)
+      : kyselyMessageStore(database.db, writes),
   }
   app.decorate('ctx', ctx)
   app.decorateRequest('auth', null)
   app.addHook('onClose', async () => {
+    await ctx.messages.drain()
     await ctx.writes.drain()
+    ctx.members.close()
     await ctx.hub.close()
     await database.close()
   })

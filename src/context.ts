@@ -4,6 +4,8 @@ import type { DatabaseHandle } from './db/index.js'
 import type { Database } from './db/types.js'
 import type { WriteBatcher } from './db/write-batch.js'
 import type { Hub } from './hub/types.js'
+import type { MemberCache } from './conversations/member-cache.js'
+import type { MessageStore } from './conversations/message-store.js'
 import type { Metrics } from './metrics.js'
 import type { Presence } from './realtime/presence.js'
 
@@ -17,6 +19,10 @@ export interface AppContext {
   /** Group commit for the hot writes (messages). */
   writes: WriteBatcher
   metrics: Metrics
+  /** Member ids per conversation, cached for the hot path. */
+  members: MemberCache
+  /** Where new messages are appended (SQLite has its own fast path). */
+  messages: MessageStore
 }
 
 export const nowIso = (): string => new Date().toISOString()

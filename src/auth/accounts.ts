@@ -87,6 +87,11 @@ export async function changePassword(
  * a deleted user; its name is freed, its sessions, contacts and memberships go, its sockets close.
  */
 export async function deleteAccount(ctx: AppContext, userId: number): Promise<void> {
+  const memberships = await ctx.db
+    .selectFrom('conversation_members')
+    .select('conversation_id')
+    .where('user_id', '=', userId)
+    .execute()
   await ctx.db.transaction().execute(async (trx) => {
     const tombstone = `deleted-${userId}`
     await trx
@@ -114,5 +119,6 @@ export async function deleteAccount(ctx: AppContext, userId: number): Promise<vo
       )
       .execute()
   })
+  for (const row of memberships) ctx.members.changed(Number(row.conversation_id))
   ctx.hub.publish({ kind: 'close_users', userIds: [userId], code: 4001, reason: 'account deleted' })
 }

@@ -5,13 +5,8 @@ import type { MessageView } from './views.js'
 
 export const frame = (type: string, payload: object): string => JSON.stringify({ type, ...payload })
 
-export async function memberIds(ctx: AppContext, conversationId: number): Promise<number[]> {
-  const rows = await ctx.db
-    .selectFrom('conversation_members')
-    .select('user_id')
-    .where('conversation_id', '=', conversationId)
-    .execute()
-  return rows.map((row) => Number(row.user_id))
+export function memberIds(ctx: AppContext, conversationId: number): Promise<number[]> {
+  return ctx.members.get(conversationId)
 }
 
 export async function publishToMembers(

@@ -166,6 +166,7 @@ export async function addMembers(ctx: AppContext, conversationId: number, userId
     if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) added.push(userId)
   }
   if (added.length === 0) return
+  ctx.members.changed(conversationId)
   const members = await ctx.db
     .selectFrom('conversation_members')
     .select('user_id')
@@ -201,6 +202,7 @@ export async function removeMembers(
     .where('conversation_id', '=', conversationId)
     .where('user_id', 'in', userIds)
     .execute()
+  ctx.members.changed(conversationId)
   ctx.hub.publish({ kind: 'left_conversation', conversationId, userIds })
   const audience = before.map((row) => Number(row.user_id))
   for (const userId of userIds) {

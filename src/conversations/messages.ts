@@ -49,15 +49,6 @@ export async function appendMessage(
     .executeTakeFirstOrThrow()
 }
 
-function findByClientId(db: Kysely<Database>, senderId: number, clientId: string) {
-  return db
-    .selectFrom('messages')
-    .selectAll()
-    .where('sender_id', '=', senderId)
-    .where('client_id', '=', clientId)
-    .executeTakeFirst()
-}
-
 async function oneView(ctx: AppContext, row: MessageRow): Promise<MessageView> {
   const [view] = await messageViews(ctx.db, [row])
   return view
@@ -74,17 +65,12 @@ export async function sendMessage(
   input: { content: string; client_id?: string },
 ): Promise<{ message: MessageView; created: boolean }> {
   const content = checkContent(input.content)
-  const clientId = input.client_id ?? null
-  if (clientId !== null) {
-    const first = await findByClientId(ctx.db, senderId, clientId)
-    if (first) return { message: await oneView(ctx, first), created: false }
-  }
-  await requireMembership(ctx, conversationId, senderId)
-  const result = await ctx.writes.run(async (trx) => {
-    // Checked again inside the transaction: a retry may be in the same batch as the first try.
-    const first = clientId === null ? undefined : await findByClientId(trx, senderId, clientId)
-    if (first) return { row: first, created: false }
-    return { row: await appendMessage(trx, { conversationId, senderId, content, clientId }), created: true }
+  if (!(await ctx.members.has(conversationId, senderId))) throw notFound('Conversation')
+  const result = await ctx.messages.append({
+    conversationId,
+    senderId,
+    content,
+    clientId: input.client_id ?? null,
   })
   const message = result.created ? toMessageView(result.row) : await oneView(ctx, result.row)
   if (result.created) {
@@ -127,6 +113,7 @@ export async function editMessage(
   await requireMembership(ctx, conversationId, actorId)
   const existing = await findMessage(ctx, conversationId, messageId)
   if (Number(existing.sender_id) !== actorId) throw forbidden('Only the sender may edit a message')
+  const lockConversation = { key: conversationId }
   const row = await ctx.writes.run(async (trx) => {
     const changeSeq = await bumpChange(trx, conversationId)
     return trx
@@ -136,7 +123,7 @@ export async function editMessage(
       .where('deleted_at', 'is', null)
       .returningAll()
       .executeTakeFirst()
-  })
+  }, lockConversation)
   if (!row) throw notFound('Message')
   const message = await oneView(ctx, row)
   await publishToMembers(ctx, conversationId, frame('message_updated', { message }))
@@ -155,6 +142,7 @@ export async function deleteMessage(
   if (Number(existing.sender_id) !== actorId && !(await ownsProject(ctx, conversation.project_id, actorId))) {
     throw forbidden("Only the sender or the project's owner may delete a message")
   }
+  const lockConversation = { key: conversationId }
   const removedFiles = await ctx.writes.run(async (trx) => {
     const changeSeq = await bumpChange(trx, conversationId)
     // The text is gone for good; the row stays as a tombstone so the change feed can say so.
@@ -171,7 +159,7 @@ export async function deleteMessage(
       .where('project_id', 'is not', null)
       .execute()
     return trx.deleteFrom('files').where('message_id', '=', messageId).returning('storage_name').execute()
-  })
+  }, lockConversation)
   await Promise.all(
     removedFiles.map((file) => unlink(join(ctx.config.uploadDir, file.storage_name)).catch(() => {})),
   )
@@ -259,6 +247,9 @@ export interface ChangesPage extends HistoryPage {
   cursor: number
 }
 
+/** A read transaction on one snapshot (PostgreSQL's default READ COMMITTED reads each statement afresh). */
+const snapshot = (db: Kysely<Database>) => db.transaction().setIsolationLevel('repeatable read')
+
 export const cursorExpired = () =>
   new AppError(410, 'CURSOR_EXPIRED', 'That cursor is too old or unknown: load the history again')
 
@@ -272,7 +263,7 @@ export function changes(
   cursor: number,
   limit = 50,
 ): Promise<ChangesPage> {
-  return db.transaction().execute(async (trx) => {
+  return snapshot(db).execute(async (trx) => {
     const conversation = await trx
       .selectFrom('conversations')
       .select(['change_seq', 'change_floor'])
@@ -305,7 +296,7 @@ export function historyWithCursor(
   conversationId: number,
   page: { after?: number; limit?: number },
 ): Promise<ChangesPage> {
-  return db.transaction().execute(async (trx) => {
+  return snapshot(db).execute(async (trx) => {
     const conversation = await trx
       .selectFrom('conversations')
       .select('change_seq')

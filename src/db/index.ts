@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { Kysely, SqliteDialect } from 'kysely'
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import pg from 'pg'
 import type { Database } from './types.js'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -16,6 +17,7 @@ export interface DatabaseHandle {
 
 export async function openDatabase(url: string): Promise<DatabaseHandle> {
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length))
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url)
   throw new Error(`Unsupported DATABASE_URL: ${url.split(':')[0]}`)
 }
 
@@ -36,4 +38,82 @@ function openSqlite(path: string): DatabaseHandle {
       await db.destroy()
     },
   }
+}
+
+// pg returns int8 (bigint, bigserial, count(*)) as strings by default, to be safe beyond 2^53.
+// Our ids and counters stay far below that, and the rest of the code expects numbers as SQLite
+// gives them: this parser set applies to our pool only, never to pg's global defaults.
+const INT8_OID = 20
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value)
+    // biome-ignore lint/suspicious/noExplicitAny: pg's overloads do not accept a union format
+    return pg.types.getTypeParser(oid, format as any)
+  },
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+
+/**
+ * PostgreSQL through a pool. Two parameters of ours may ride on the URL and are removed before
+ * pg sees it: `schema=<name>` (created if missing and put first on the search_path, so several
+ * deployments or test runs can share one database) and `pool_max=<n>` (default 20).
+ */
+export function postgresPoolConfig(url: string): { config: pg.PoolConfig; schema: string | undefined } {
+  const parsed = new URL(url)
+  const schema = parsed.searchParams.get('schema') ?? undefined
+  const poolMax = Number(parsed.searchParams.get('pool_max') ?? 20)
+  parsed.searchParams.delete('schema')
+  parsed.searchParams.delete('pool_max')
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+    throw new Error(`DATABASE_URL: schema must match ${SCHEMA_NAME} (got ${JSON.stringify(schema)})`)
+  }
+  if (!Number.isInteger(poolMax) || poolMax < 1)
+    throw new Error('DATABASE_URL: pool_max must be a positive integer')
+  return {
+    schema,
+    config: {
+      connectionString: parsed.toString(),
+      max: poolMax,
+      types: pgTypes,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    },
+  }
+}
+
+async function openPostgres(url: string): Promise<DatabaseHandle> {
+  const { config, schema } = postgresPoolConfig(url)
+  const pool = new pg.Pool(config)
+  // An idle client that loses its server (restart, failover) emits here; without a listener
+  // the process would crash. The pool replaces it on the next checkout.
+  pool.on('error', () => {})
+  try {
+    if (schema) await pool.query(`create schema if not exists "${schema}"`)
+    else await pool.query('select 1')
+  } catch (error) {
+    await pool.end().catch(() => {})
+    throw error
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return {
+    db,
+    dialect: 'postgres',
+    async close() {
+      await db.destroy()
+    },
+  }
+}
+
+/** A transient conflict between concurrent transactions: the work can run again as it is. */
+export function isRetryableConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  // 40P01 deadlock_detected, 40001 serialization_failure (PostgreSQL).
+  return code === '40P01' || code === '40001'
+}
+
+/** The error a unique index raises, in either dialect. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE') return true
+  return /UNIQUE constraint failed|duplicate key value/i.test(String((error as Error | null)?.message))
 }

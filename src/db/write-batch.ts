@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely'
+import { isRetryableConflict } from './index.js'
 import type { Database } from './types.js'
 
 type Work<T> = (trx: Transaction<Database>) => Promise<T>
@@ -7,13 +8,29 @@ interface Pending {
   work: Work<unknown>
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
+  /** Lock-order key (a conversation id): a batch runs its keyed writes in ascending key order. */
+  key: number | undefined
+  attempts: number
 }
+
+export interface WriteOptions {
+  /**
+   * The row this write locks first (a conversation id). Batches run keyed writes in ascending
+   * key order, so two nodes' batches take their locks in the same order and do not deadlock.
+   */
+  key?: number
+}
+
+/** A write that lost a deadlock or a serialization conflict runs again, this many times in all. */
+export const MAX_ATTEMPTS = 5
 
 export interface BatchStats {
   batches: number
   writes: number
   lastBatchSize: number
   lastCommitMs: number
+  /** Writes run again after a deadlock or serialization failure (PostgreSQL, several nodes). */
+  retries: number
 }
 
 /**
@@ -25,17 +42,37 @@ export class WriteBatcher {
   private queue: Pending[] = []
   private flushing: Promise<void> | undefined
   private scheduled = false
-  readonly stats: BatchStats = { batches: 0, writes: 0, lastBatchSize: 0, lastCommitMs: 0 }
+  readonly stats: BatchStats = { batches: 0, writes: 0, lastBatchSize: 0, lastCommitMs: 0, retries: 0 }
   /** Called after each batch commits, for metrics. */
   onCommit: ((size: number, ms: number) => void) | undefined
 
   constructor(private readonly db: Kysely<Database>) {}
 
-  run<T>(work: Work<T>): Promise<T> {
+  run<T>(work: Work<T>, options: WriteOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject })
+      this.queue.push({
+        work,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        key: options.key,
+        attempts: 0,
+      })
       this.schedule()
     })
+  }
+
+  /** Puts writes that lost a lock conflict back in the queue, or fails them after MAX_ATTEMPTS. */
+  private retry(items: Pending[], error: unknown): void {
+    for (const item of items) {
+      item.attempts++
+      if (item.attempts >= MAX_ATTEMPTS) {
+        item.reject(error)
+        continue
+      }
+      this.stats.retries++
+      this.queue.push(item)
+    }
+    if (this.queue.length > 0) this.schedule()
   }
 
   private schedule(): void {
@@ -49,7 +86,10 @@ export class WriteBatcher {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.queue
+    // Keyed writes first, in key order (a stable sort keeps one conversation's writes in the
+    // order they were asked for); unkeyed ones after them, in their own order.
+    const rank = (item: Pending) => (item.key === undefined ? Number.MAX_SAFE_INTEGER : item.key)
+    const batch = this.queue.sort((a, b) => rank(a) - rank(b))
     this.queue = []
     if (batch.length === 0) return
     const started = performance.now()
@@ -82,6 +122,8 @@ export class WriteBatcher {
       }
     } catch (error) {
       // A single write's own failure, or the transaction could not commit: nothing of it happened.
+      // A deadlock or serialization failure is nobody's fault: the whole batch runs again.
+      if (isRetryableConflict(error)) return this.retry(batch, error)
       for (const item of batch) item.reject(error)
       return
     }
@@ -91,16 +133,27 @@ export class WriteBatcher {
     this.stats.lastBatchSize = batch.length
     this.stats.lastCommitMs = ms
     this.onCommit?.(batch.length, ms)
+    const again: Pending[] = []
+    let conflict: unknown
     batch.forEach((item, i) => {
       const result = results[i]
       if (result.ok) item.resolve(result.value)
-      else item.reject(result.error)
+      else if (isRetryableConflict(result.error)) {
+        // Rolled back to its savepoint alone: it runs again in the next batch.
+        again.push(item)
+        conflict = result.error
+      } else item.reject(result.error)
     })
+    if (again.length > 0) this.retry(again, conflict)
   }
 
   /** Resolves when everything queued so far has committed or failed. */
   async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.scheduled) await new Promise((resolve) => setImmediate(resolve))
-    await this.flushing
+    for (;;) {
+      while (this.queue.length > 0 || this.scheduled) await new Promise((resolve) => setImmediate(resolve))
+      await this.flushing
+      // A batch that lost a lock conflict queued its writes again.
+      if (this.queue.length === 0 && !this.scheduled) return
+    }
   }
 }

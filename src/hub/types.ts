@@ -1,3 +1,5 @@
+import type { Presence } from '../realtime/presence.js'
+
 // The hub carries events from the code that committed a change to the sockets that must hear
 // of it. In-process by default; the multi-node mode puts a bus (Redis) behind the same interface.
 
@@ -10,6 +12,8 @@ export type HubEvent =
   | { kind: 'close_sessions'; sessionIds: number[]; code: number; reason: string }
   /** Close every socket of these users (account deleted). */
   | { kind: 'close_users'; userIds: number[]; code: number; reason: string }
+  /** A conversation's members changed: cached member lists are dropped on every node. */
+  | { kind: 'members_changed'; conversationId: number }
   /** A user left a conversation: their sockets stop hearing its room at once. */
   | { kind: 'left_conversation'; conversationId: number; userIds: number[] }
 
@@ -19,4 +23,11 @@ export interface Hub {
   publish(event: HubEvent): void
   subscribe(handler: HubHandler): () => void
   close(): Promise<void>
+  /** Multi-node: keeps the presence view of the other nodes current (heartbeats). */
+  attachPresence?(presence: Presence): Promise<void>
+  /**
+   * Multi-node: the bus came back after a cut; events published meanwhile were lost to this node,
+   * so its sockets must resume from their cursors.
+   */
+  onBusRestored?(listener: () => void): () => void
 }

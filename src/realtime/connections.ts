@@ -99,6 +99,8 @@ export class Connections {
             connection.socket.close(event.code, event.reason)
         }
         return
+      case 'members_changed':
+        return
       case 'left_conversation':
         for (const userId of event.userIds) {
           for (const connection of this.byUser.get(userId) ?? []) this.leave(connection, event.conversationId)

@@ -5,9 +5,10 @@ import type { RawData, WebSocket } from 'ws'
 import { type Auth, resolveAuth } from '../auth/authenticate.js'
 import type { AppContext } from '../context.js'
 import { nowIso } from '../context.js'
-import { frame } from '../conversations/events.js'
+import { frame, memberIds } from '../conversations/events.js'
 import { AppError, errorBody } from '../errors.js'
 import { contactAudience } from '../users/contacts.js'
+import { findUserById } from '../users/queries.js'
 import { toUserView } from '../users/view.js'
 import { type Connection, Connections, send } from './connections.js'
 import { frameProblem, handlers, type SocketSession } from './protocol.js'
@@ -41,6 +42,30 @@ async function publishPresence(ctx: AppContext, userId: number, online: boolean,
     userIds: await presenceAudience(ctx, userId),
     frame: frame('presence', { user_id: userId, online, last_seen_at: lastSeenAt }),
   })
+}
+
+/** The user went offline now: their last_seen_at, then their audience hears it. */
+async function wentOffline(ctx: AppContext, userIds: number[]): Promise<void> {
+  const lastSeen = nowIso()
+  await ctx.db.updateTable('users').set({ last_seen_at: lastSeen }).where('id', 'in', userIds).execute()
+  for (const userId of userIds) {
+    await publishPresence(ctx, userId, false, lastSeen)
+    ctx.presence.announcedOffline(userId)
+  }
+}
+
+/** Multi-node: the presence changes that other nodes cause. */
+function watchClusterPresence(ctx: AppContext, log: FastifyInstance['log']): void {
+  // A node died or stopped: its users who are on no other node are offline.
+  ctx.presence.onNodeLost = (userIds) => {
+    wentOffline(ctx, userIds).catch((error) => log.warn({ err: error }, 'could not announce users offline'))
+  }
+  // Another node announced offline a user who has a socket here: announce them online again.
+  ctx.presence.onContradicted = (userId) => {
+    findUserById(ctx.db, userId)
+      .then((user) => user && publishPresence(ctx, userId, true, user.last_seen_at))
+      .catch((error) => log.warn({ err: error }, 'could not announce a user online'))
+  }
 }
 
 /**
@@ -77,6 +102,14 @@ export async function realtimeRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
   const typing = new Typing()
   app.decorate('connections', connections)
   const unsubscribe = ctx.hub.subscribe((event) => connections.deliver(event))
+  watchClusterPresence(ctx, app.log)
+  // Multi-node: events published while this node was cut off from the bus never reached it.
+  // Its sockets close with 1012 (service restart) and clients resume from their cursors.
+  const unwatchBus = ctx.hub.onBusRestored?.(() => {
+    app.log.warn({ sockets: connections.size }, 'event bus restored: closing sockets so clients resume')
+    for (const connection of connections.all()) connection.socket.close(1012, 'event bus restored: resume')
+  })
+  await ctx.hub.attachPresence?.(ctx.presence)
 
   await app.register(websocket, {
     options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false },
@@ -86,7 +119,10 @@ export async function realtimeRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
       done()
     },
   })
-  app.addHook('onClose', async () => unsubscribe())
+  app.addHook('onClose', async () => {
+    unsubscribe()
+    unwatchBus?.()
+  })
 
   app.get(
     '/ws',
@@ -179,16 +215,22 @@ function openConnection(
     const rooms = [...connection.rooms]
     connections.remove(connection)
     for (const conversationId of rooms) {
-      ctx.hub.publish({
-        kind: 'room',
-        conversationId,
-        frame: frame('status', {
-          conversation_id: conversationId,
-          user_id: connection.userId,
-          state: 'left',
-          online_user_ids: connections.roomUserIds(conversationId),
-        }),
-      })
+      // Who of the members is online on any node, as `join` says it; read after this socket's
+      // presence is gone (below), so a user who left for good is not in it.
+      memberIds(ctx, conversationId)
+        .then((ids) =>
+          ctx.hub.publish({
+            kind: 'room',
+            conversationId,
+            frame: frame('status', {
+              conversation_id: conversationId,
+              user_id: connection.userId,
+              state: 'left',
+              online_user_ids: ids.filter((id) => ctx.presence.isOnline(id)),
+            }),
+          }),
+        )
+        .catch((error) => log.warn({ err: error }, 'could not announce a socket leaving'))
     }
     for (const conversationId of typing.clearUser(connection.userId)) {
       ctx.hub.publish({
@@ -202,14 +244,9 @@ function openConnection(
       })
     }
     if (!ctx.presence.disconnected(connection.userId)) return
-    const lastSeen = nowIso()
-    ctx.db
-      .updateTable('users')
-      .set({ last_seen_at: lastSeen })
-      .where('id', '=', connection.userId)
-      .execute()
-      .then(() => publishPresence(ctx, connection.userId, false, lastSeen))
-      .catch((error) => log.warn({ err: error }, 'could not record last_seen_at'))
+    wentOffline(ctx, [connection.userId]).catch((error) =>
+      log.warn({ err: error }, 'could not record last_seen_at'),
+    )
   })
   socket.on('error', (error) => log.info({ err: error }, 'socket error'))
 }

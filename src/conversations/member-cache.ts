@@ -1,0 +1,54 @@
+import type { Kysely } from 'kysely'
+import type { Database } from '../db/types.js'
+import type { Hub } from '../hub/types.js'
+
+/** How many conversations' member lists are kept; the oldest loaded go first. */
+const MAX_ENTRIES = 20_000
+
+/**
+ * Member ids per conversation, for the hot path (may this sender post? whose sockets get the
+ * message?). Loaded on first use; every membership change publishes `members_changed` on the hub,
+ * so every node drops its copy at once.
+ */
+export class MemberCache {
+  private readonly entries = new Map<number, Promise<number[]>>()
+  private readonly unsubscribe: () => void
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly hub: Hub,
+  ) {
+    this.unsubscribe = hub.subscribe((event) => {
+      if (event.kind === 'members_changed') this.entries.delete(event.conversationId)
+    })
+  }
+
+  get(conversationId: number): Promise<number[]> {
+    const cached = this.entries.get(conversationId)
+    if (cached) return cached
+    const loading = this.db
+      .selectFrom('conversation_members')
+      .select('user_id')
+      .where('conversation_id', '=', conversationId)
+      .execute()
+      .then((rows) => rows.map((row) => Number(row.user_id)))
+    loading.catch(() => this.entries.delete(conversationId))
+    if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as number)
+    this.entries.set(conversationId, loading)
+    return loading
+  }
+
+  async has(conversationId: number, userId: number): Promise<boolean> {
+    return (await this.get(conversationId)).includes(userId)
+  }
+
+  /** Call after changing a conversation's members (on every node, through the hub). */
+  changed(conversationId: number): void {
+    this.entries.delete(conversationId)
+    this.hub.publish({ kind: 'members_changed', conversationId })
+  }
+
+  close(): void {
+    this.unsubscribe()
+  }
+}
