@@ -258,6 +258,14 @@ t.test('read pointer and unread counts; list ordered by activity', async (t) => 
   list = (await api(app, ann, 'GET', '/conversations')).body.conversations
   t.equal(list[0].unread_count, 1)
   t.equal(list[0].last_read_message_id, messages[1].id)
+  t.same(
+    list[0].read_pointers.sort((a: { user_id: number }, b: { user_id: number }) => a.user_id - b.user_id),
+    [
+      { user_id: ann.id, message_id: messages[1].id },
+      { user_id: bob.id, message_id: 0 },
+    ],
+    "every member's read pointer",
+  )
   await api(app, ann, 'POST', `/conversations/${withBob}/read`, { message_id: messages[0].id })
   t.equal(
     (await api(app, ann, 'GET', `/conversations/${withBob}`)).body.conversation.unread_count,

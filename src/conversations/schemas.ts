@@ -41,6 +41,9 @@ export const Conversation = Type.Object(
     last_message: Type.Union([Type.Ref(Message), Type.Null()]),
     unread_count: Type.Integer(),
     last_read_message_id: Type.Integer(),
+    read_pointers: Type.Array(Type.Object({ user_id: Type.Integer(), message_id: Type.Integer() }), {
+      description: "Every member's read pointer",
+    }),
     created_by: Type.Union([Type.Integer(), Type.Null()]),
     created_at: Timestamp,
     last_activity_at: Timestamp,

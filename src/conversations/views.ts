@@ -39,6 +39,8 @@ export interface ConversationView {
   last_message: MessageView | null
   unread_count: number
   last_read_message_id: number
+  /** Every member's read pointer, for read receipts. */
+  read_pointers: Array<{ user_id: number; message_id: number }>
   created_by: number | null
   created_at: string
   last_activity_at: string
@@ -104,7 +106,7 @@ export async function conversationViews(
   const db = ctx.db
   const memberRows = await db
     .selectFrom('conversation_members')
-    .select(['conversation_id', 'user_id'])
+    .select(['conversation_id', 'user_id', 'last_read_message_id'])
     .where('conversation_id', 'in', ids)
     .orderBy('joined_at')
     .orderBy('user_id')
@@ -146,18 +148,22 @@ export async function conversationViews(
 
   return rows.map((row) => {
     const id = Number(row.id)
+    const members = memberRows.filter((member) => Number(member.conversation_id) === id)
     return {
       id,
       kind: row.kind,
       title: row.title,
       project_id: row.project_id === null ? null : Number(row.project_id),
-      members: memberRows
-        .filter((member) => Number(member.conversation_id) === id)
+      members: members
         .map((member) => users.get(Number(member.user_id)))
         .filter((user): user is UserView => user !== undefined),
       last_message: lastViews.get(id) ?? null,
       unread_count: unreadBy.get(id) ?? 0,
       last_read_message_id: Number(row.last_read_message_id),
+      read_pointers: members.map((member) => ({
+        user_id: Number(member.user_id),
+        message_id: Number(member.last_read_message_id),
+      })),
       created_by: row.created_by === null ? null : Number(row.created_by),
       created_at: row.created_at,
       last_activity_at: row.last_activity_at,
