@@ -5,6 +5,7 @@ import { Kind, type TSchema } from '@sinclair/typebox'
 import * as authSchemas from '../src/auth/schemas.js'
 import * as commonSchemas from '../src/common-schemas.js'
 import * as conversationSchemas from '../src/conversations/schemas.js'
+import * as projectSchemas from '../src/projects/schemas.js'
 import { ClientFrames, ServerFrames } from '../src/realtime/schemas.js'
 import * as userSchemas from '../src/users/schemas.js'
 
@@ -32,6 +33,7 @@ export function renderSchemas(): Map<string, string> {
     auth: authSchemas,
     users: userSchemas,
     conversations: conversationSchemas,
+    projects: projectSchemas,
   }
   for (const [area, module] of Object.entries(modules)) {
     for (const [name, value] of Object.entries(module)) {

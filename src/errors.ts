@@ -63,9 +63,28 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_INVALID_MULTIPART_CONTENT_TYPE: 'BAD_REQUEST',
 }
 
+/**
+ * Driver codes for "the database cannot take this now": locked or busy past busy_timeout, disk full,
+ * read-only, I/O error (SQLite); insufficient resources, shutting down, connection lost (PostgreSQL).
+ */
+const UNAVAILABLE_CODES =
+  /^(SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)(_\w+)?|53\d{3}|57P0[1-3]|08\d{3}|ENOSPC|ECONNREFUSED)$/
+
+/** A failure of the storage, not of the request: the client may retry the same thing later. */
+export function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && UNAVAILABLE_CODES.test(code)
+}
+
+/** Seconds a client is told to wait after a 503 UNAVAILABLE. */
+export const RETRY_AFTER_SECONDS = 5
+
 /** Turns any failure into `{statusCode, code, error, message}`; a 5xx says nothing of its cause. */
 export function toErrorBody(error: FastifyError | AppError | Error): ErrorBody {
   if (error instanceof AppError) return errorBody(error.statusCode, error.code, error.message)
+  if (isUnavailable(error)) {
+    return errorBody(503, 'UNAVAILABLE', 'The server cannot store this right now: try again shortly')
+  }
   const fastifyError = error as FastifyError
   if (fastifyError.validation) {
     return errorBody(400, 'BAD_REQUEST', validationMessage(fastifyError))
@@ -101,6 +120,7 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     } else if (error instanceof AppError === false && body.statusCode !== 429) {
       request.log.info({ code: body.code, reason: error.message }, 'request rejected')
     }
+    if (body.statusCode === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS))
     if (body.statusCode === 429) {
       const retryAfter = reply.getHeader('retry-after')
       if (retryAfter) body.message = `Too many requests: try again in ${retryAfter} s`

@@ -11,7 +11,7 @@ import {
   toFileView,
   toMessageView,
 } from '../conversations/views.js'
-import type { FileRow } from '../db/types.js'
+import type { FileRow, MessageRow } from '../db/types.js'
 import { forbidden, notFound } from '../errors.js'
 import { requireProjectMember } from '../projects/projects.js'
 import { removeStoredFiles } from './storage.js'
@@ -51,39 +51,42 @@ async function commitUpload(
   },
 ): Promise<{ file: FileView; message: MessageView }> {
   const { upload, conversationId, uploaderId } = input
-  const committed = await ctx.writes.run(async (trx) => {
-    // Checked again here: the uploader may have been removed while the bytes were arriving.
-    const member = await trx
-      .selectFrom('conversation_members')
-      .select('user_id')
-      .where('conversation_id', '=', conversationId)
-      .where('user_id', '=', uploaderId)
-      .executeTakeFirst()
-    if (!member) throw notFound(input.projectId === null ? 'Conversation' : 'Project')
-    const message = await appendMessage(trx, {
-      conversationId,
-      senderId: uploaderId,
-      content: input.content,
-      clientId: null,
-    })
-    const file = await trx
-      .insertInto('files')
-      .values({
-        name: upload.name,
-        size: upload.size,
-        content_type: upload.contentType,
-        sha256: upload.sha256,
-        storage_name: upload.storageName,
-        uploaded_by: uploaderId,
-        project_id: input.projectId,
-        conversation_id: conversationId,
-        message_id: Number(message.id),
-        created_at: nowIso(),
+  const committed = await ctx.writes.run(
+    async (trx) => {
+      // Checked again here: the uploader may have been removed while the bytes were arriving.
+      const member = await trx
+        .selectFrom('conversation_members')
+        .select('user_id')
+        .where('conversation_id', '=', conversationId)
+        .where('user_id', '=', uploaderId)
+        .executeTakeFirst()
+      if (!member) throw notFound(input.projectId === null ? 'Conversation' : 'Project')
+      const message = await appendMessage(trx, {
+        conversationId,
+        senderId: uploaderId,
+        content: input.content,
+        clientId: null,
       })
-      .returningAll()
-      .executeTakeFirstOrThrow()
-    return { file, message }
-  })
+      const file = await trx
+        .insertInto('files')
+        .values({
+          name: upload.name,
+          size: upload.size,
+          content_type: upload.contentType,
+          sha256: upload.sha256,
+          storage_name: upload.storageName,
+          uploaded_by: uploaderId,
+          project_id: input.projectId,
+          conversation_id: conversationId,
+          message_id: Number(message.id),
+          created_at: nowIso(),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow()
+      return { file, message }
+    },
+    { key: conversationId },
+  )
   const file = toFileView(committed.file)
   return { file, message: toMessageView(committed.message, [file]) }
 }
@@ -172,49 +175,47 @@ export async function deleteProjectFile(
   if (Number(file.uploaded_by) !== actorId && Number(project.owner_id) !== actorId) {
     throw forbidden("Only the file's uploader or the project's owner may delete it")
   }
-  const changed = await ctx.writes.run(async (trx) => {
-    const deleted = await trx
-      .deleteFrom('files')
-      .where('id', '=', fileId)
-      .returning(['storage_name', 'message_id', 'conversation_id'])
-      .executeTakeFirst()
-    if (!deleted) return undefined
-    let message: Awaited<ReturnType<typeof findLiveMessage>>
-    if (deleted.message_id !== null) {
-      message = await findLiveMessage(trx, Number(deleted.message_id))
-      if (message) {
-        // A change the change feed must replay: the message now has one attachment less.
+  const messageId = file.message_id === null ? null : Number(file.message_id)
+  const changed = await ctx.writes.run(
+    async (trx) => {
+      // The conversation's row is locked first, as every keyed write does (see WriteBatcher). The
+      // message that carried the file changes: it takes the next change number, for the feed.
+      let changeSeq: number | undefined
+      if (messageId !== null) {
         const conversation = await trx
           .updateTable('conversations')
           .set({ change_seq: sql`change_seq + 1` })
-          .where('id', '=', Number(deleted.conversation_id))
+          .where('id', '=', Number(file.conversation_id))
           .returning('change_seq')
           .executeTakeFirstOrThrow()
+        changeSeq = Number(conversation.change_seq)
+      }
+      const deleted = await trx
+        .deleteFrom('files')
+        .where('id', '=', fileId)
+        .returning('storage_name')
+        .executeTakeFirst()
+      if (!deleted) return undefined
+      let message: MessageRow | undefined
+      if (messageId !== null && changeSeq !== undefined) {
         message = await trx
           .updateTable('messages')
-          .set({ change_seq: Number(conversation.change_seq) })
-          .where('id', '=', Number(message.id))
+          .set({ change_seq: changeSeq })
+          .where('id', '=', messageId)
+          .where('deleted_at', 'is', null)
           .returningAll()
-          .executeTakeFirstOrThrow()
+          .executeTakeFirst()
       }
-    }
-    return { storageName: deleted.storage_name, message }
-  })
+      return { storageName: deleted.storage_name, message }
+    },
+    { key: Number(file.conversation_id) },
+  )
   if (!changed) throw notFound('File')
   await removeStoredFiles(ctx.config.uploadDir, [changed.storageName]).catch(() => {})
   if (changed.message) {
     const [message] = await messageViews(ctx.db, [changed.message])
     await publishToMembers(ctx, message.conversation_id, frame('message_updated', { message }))
   }
-}
-
-function findLiveMessage(db: AppContext['db'], messageId: number) {
-  return db
-    .selectFrom('messages')
-    .selectAll()
-    .where('id', '=', messageId)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst()
 }
 
 /** A file the caller may download: they are a member of its conversation. NOT_FOUND otherwise. */

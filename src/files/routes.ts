@@ -30,12 +30,17 @@ const multipartBody = {
 
 export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   await ensureUploadDir(ctx.config.uploadDir)
-  const swept = await sweepOrphans(ctx.db, ctx.config.uploadDir).catch((error) => {
-    app.log.warn({ err: error }, 'could not sweep the upload directory')
-    return []
+  // Housekeeping in the background: start-up does not wait on a large directory.
+  const sweeping = sweepOrphans(ctx.db, ctx.config.uploadDir).then(
+    (swept) => {
+      if (swept.length > 0)
+        app.log.info({ count: swept.length }, 'removed leftover files from the upload dir')
+    },
+    (error) => app.log.warn({ err: error }, 'could not sweep the upload dir'),
+  )
+  app.addHook('onClose', async () => {
+    await sweeping
   })
-  if (swept.length > 0)
-    app.log.info({ count: swept.length }, 'removed files no row names from the upload dir')
 
   // Scoped to these routes: the rest of the API never parses multipart.
   await app.register(multipart, {
@@ -121,19 +126,19 @@ export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     },
   )
 
-  routes.get(
-    '/files/:id',
-    {
-      schema: {
-        tags,
-        summary: "A file's bytes, to the members of its conversation (Range and If-None-Match supported)",
-        params: IdParams,
-        response: { ...errors(401, 404, 416) },
-      },
+  // HEAD is declared, not derived: Fastify's derived HEAD would read the whole file to discard it.
+  routes.route({
+    method: ['GET', 'HEAD'],
+    url: '/files/:id',
+    schema: {
+      tags,
+      summary: "A file's bytes, to the members of its conversation (Range and If-None-Match supported)",
+      params: IdParams,
+      response: { ...errors(401, 404, 416) },
     },
-    async (request, reply) => {
+    handler: async (request, reply) => {
       const file = await fileForDownload(ctx, request.params.id, authOf(request).user.id)
       return sendFile(ctx, request, reply, file)
     },
-  )
+  })
 }

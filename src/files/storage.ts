@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -129,16 +130,11 @@ export async function storeStream(
   const storageName = randomBytes(16).toString('hex')
   const finalPath = storagePath(uploadDir, storageName)
   const tempPath = finalPath + PART_SUFFIX
-  const handle = await open(tempPath, 'wx', 0o640)
   let renamed = false
   try {
     const inspector = new Inspector(maxBytes)
-    try {
-      await pipeline(source, inspector, handle.createWriteStream({ autoClose: false, emitClose: false }))
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
+    // `flush`: fsync before the file is closed, so the bytes are on disk before the rename.
+    await pipeline(source, inspector, createWriteStream(tempPath, { flags: 'wx', mode: 0o640, flush: true }))
     if (isTruncated()) throw tooLarge(maxBytes)
     if (inspector.size === 0) throw badRequest('The file is empty', 'EMPTY_FILE')
     const contentType = await sniff(tempPath, inspector.isText())

@@ -34,6 +34,14 @@ export function multipartLimits(maxUploadBytes: number) {
   }
 }
 
+/**
+ * Browsers (and fetch) escape a file name in multipart as the HTML standard says: `"` as %22 and
+ * line breaks as %0A/%0D. The quote is undone; line breaks would be stripped as controls anyway.
+ */
+function multipartFileName(raw: string | undefined): string {
+  return (raw ?? '').replace(/%22/g, '"').replace(/%0[AD]/g, '')
+}
+
 const noFile = () =>
   badRequest(
     `No file: send it as a multipart file part named "${FILE_FIELD}" (curl -F file=@path)`,
@@ -94,8 +102,10 @@ export async function receiveUpload(ctx: AppContext, request: FastifyRequest): P
           throw badRequest(`Unexpected file field "${part.fieldname}": send the file in "${FILE_FIELD}"`)
         }
         const file = part.file
+        // The parser gives up on a body that ends mid-part by destroying the part's stream.
+        if (file.destroyed) throw badRequest('The multipart body ended before the file did')
         stored = await storeStream(ctx.config.uploadDir, file, maxBytes, () => file.truncated)
-        name = cleanFileName(part.filename)
+        name = cleanFileName(multipartFileName(part.filename))
         continue
       }
       if (part.fieldnameTruncated || part.valueTruncated) {

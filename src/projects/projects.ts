@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { AppContext } from '../context.js'
 import { nowIso } from '../context.js'
 import { frame, memberIds } from '../conversations/events.js'
@@ -141,6 +142,8 @@ export async function createProject(
       .execute()
     return project
   })
+  // No node may keep an empty member list for this id from before it existed.
+  ctx.members.changed(Number(row.conversation_id))
   if (others.length > 0) {
     // The other members hear of the project's conversation at once, as with a new group.
     const conversation = await conversationFor(ctx, Number(row.conversation_id), ownerId)
@@ -198,17 +201,27 @@ export async function deleteProject(ctx: AppContext, actorId: number, projectId:
   if (!isOwner(project, actorId)) throw forbidden("Only the project's owner may delete it")
   const conversationId = Number(project.conversation_id)
   const members = await memberIds(ctx, conversationId)
-  const storageNames = await ctx.writes.run(async (trx) => {
-    const files = await trx
-      .deleteFrom('files')
-      .where((eb) => eb.or([eb('project_id', '=', projectId), eb('conversation_id', '=', conversationId)]))
-      .returning('storage_name')
-      .execute()
-    await trx.deleteFrom('projects').where('id', '=', projectId).execute()
-    // Members and messages go with the conversation (ON DELETE CASCADE).
-    await trx.deleteFrom('conversations').where('id', '=', conversationId).execute()
-    return files.map((file) => file.storage_name)
-  })
+  const storageNames = await ctx.writes.run(
+    async (trx) => {
+      // Locks the conversation's row first, as every keyed write does (see WriteBatcher).
+      await trx
+        .updateTable('conversations')
+        .set({ change_seq: sql`change_seq + 1` })
+        .where('id', '=', conversationId)
+        .execute()
+      const files = await trx
+        .deleteFrom('files')
+        .where((eb) => eb.or([eb('project_id', '=', projectId), eb('conversation_id', '=', conversationId)]))
+        .returning('storage_name')
+        .execute()
+      await trx.deleteFrom('projects').where('id', '=', projectId).execute()
+      // Members and messages go with the conversation (ON DELETE CASCADE).
+      await trx.deleteFrom('conversations').where('id', '=', conversationId).execute()
+      return files.map((file) => file.storage_name)
+    },
+    { key: conversationId },
+  )
+  ctx.members.changed(conversationId)
   await removeStoredFiles(ctx.config.uploadDir, storageNames).catch(() => {})
   ctx.hub.publish({ kind: 'left_conversation', conversationId, userIds: members })
   ctx.hub.publish({

@@ -134,6 +134,11 @@ export const ServerFrames = {
     { conversation_id: Type.Integer(), user_id: Type.Integer() },
     'Someone left or was removed (you, if user_id is yours)',
   ),
+  conversation_deleted: serverFrame(
+    'conversation_deleted',
+    { conversation_id: Type.Integer(), project_id: Type.Optional(Type.Integer()) },
+    'A conversation you were in is gone (its project was deleted)',
+  ),
   pong: serverFrame('pong', { ref: ReplyRef }, 'The reply to ping'),
   error: serverFrame(
     'error',

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { Database, UserRow } from '../db/types.js'
 import { USER_VIEW_COLUMNS, type UserViewRow } from './view.js'
 
@@ -42,9 +42,10 @@ export function searchUsers(db: Kysely<Database>, q: string, limit: number): Pro
     .select(USER_VIEW_COLUMNS)
     .where('deleted_at', 'is', null)
     .where((eb) =>
+      // ESCAPE names the backslash in both dialects (SQLite has no default escape character).
       eb.or([
-        eb('username_key', 'like', eb.val(pattern)),
-        eb(eb.fn('lower', ['display_name']), 'like', eb.val(pattern)),
+        sql<boolean>`${eb.ref('username_key')} like ${pattern} escape '\\'`,
+        sql<boolean>`lower(${eb.ref('display_name')}) like ${pattern} escape '\\'`,
       ]),
     )
     .orderBy('username_key')

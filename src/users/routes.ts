@@ -12,7 +12,8 @@ import { toUserView, type UserViewRow } from './view.js'
 
 export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()
-  app.addHook('preHandler', requireUser(ctx))
+  // onRequest: a caller without a session gets 401 before any body or parameter is looked at
+  app.addHook('onRequest', requireUser(ctx))
   const view = (row: UserViewRow) => toUserView(row, (id) => ctx.presence.isOnline(id))
   const tags = ['users']
 
