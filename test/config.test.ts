@@ -1,0 +1,156 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { ConfigError, loadConfig, testConfig } from '../src/config.js'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+t.test('defaults match the contract', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.port, 3000)
+  t.equal(config.host, '127.0.0.1')
+  t.match(config.databaseUrl, /^sqlite:(\.\/)?data\/[^/]+$/, 'an SQLite file under ./data/')
+  t.equal(config.uploadDir, './uploads')
+  t.equal(config.maxUploadBytes, 26214400)
+  t.same(config.allowedOrigins, [])
+  t.equal(config.authRateLimit, 30)
+  t.equal(config.wsRateLimit, 50)
+  t.equal(config.sessionIdleSeconds, 14 * 24 * 3600)
+  t.equal(config.sessionMaxSeconds, 90 * 24 * 3600)
+  t.equal(config.cookieSecure, false)
+  t.equal(config.trustProxy, false)
+  t.equal(config.redisUrl, undefined)
+  t.equal(config.natsUrl, undefined)
+  t.equal(config.logLevel, 'info')
+  t.same(loadConfig({ PORT: '', HOST: '', DATABASE_URL: '' }), config, 'empty values mean the default')
+})
+
+t.test('values from the environment are read and normalized', async (t) => {
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '0.0.0.0',
+    DATABASE_URL: 'sqlite::memory:',
+    UPLOAD_DIR: '/var/parley/uploads',
+    MAX_UPLOAD_BYTES: '1024',
+    ALLOWED_ORIGINS: 'https://chat.example.com, http://localhost:5173/',
+    AUTH_RATE_LIMIT: '5',
+    WS_RATE_LIMIT: '7',
+    SESSION_IDLE_SECONDS: '3600',
+    SESSION_MAX_SECONDS: '7200',
+    COOKIE_SECURE: 'true',
+    TRUST_PROXY: 'yes',
+    REDIS_URL: 'redis://localhost:6379',
+    LOG_LEVEL: 'warn',
+  })
+  t.equal(config.port, 0, 'PORT=0 (any free port) is allowed')
+  t.equal(config.host, '0.0.0.0')
+  t.equal(config.databaseUrl, 'sqlite::memory:')
+  t.equal(config.uploadDir, '/var/parley/uploads')
+  t.equal(config.maxUploadBytes, 1024)
+  t.same(config.allowedOrigins, ['https://chat.example.com', 'http://localhost:5173'])
+  t.equal(config.authRateLimit, 5)
+  t.equal(config.wsRateLimit, 7)
+  t.equal(config.sessionIdleSeconds, 3600)
+  t.equal(config.sessionMaxSeconds, 7200)
+  t.equal(config.cookieSecure, true)
+  t.equal(config.trustProxy, true)
+  t.equal(config.redisUrl, 'redis://localhost:6379')
+  t.equal(config.logLevel, 'warn')
+  t.equal(loadConfig({ DATABASE_URL: 'postgres://u:p@db/parley' }).databaseUrl, 'postgres://u:p@db/parley')
+  t.equal(loadConfig({ NATS_URL: 'nats://bus:4222' }).natsUrl, 'nats://bus:4222')
+  t.equal(loadConfig({ COOKIE_SECURE: '0' }).cookieSecure, false)
+})
+
+t.test('a bad value throws a ConfigError naming the variable', async (t) => {
+  const cases: Record<string, string>[] = [
+    { PORT: 'abc' },
+    { PORT: '70000' },
+    { PORT: '-1' },
+    { PORT: '3000.5' },
+    { DATABASE_URL: 'mysql://x' },
+    { DATABASE_URL: 'sqlite:' },
+    { ALLOWED_ORIGINS: 'notaurl' },
+    { ALLOWED_ORIGINS: 'https://ok.example,https://bad.example/path' },
+    { COOKIE_SECURE: 'maybe' },
+    { TRUST_PROXY: 'sometimes' },
+    { REDIS_URL: 'http://x' },
+    { NATS_URL: 'redis://x' },
+    { MAX_UPLOAD_BYTES: '0' },
+    { AUTH_RATE_LIMIT: 'lots' },
+    { WS_RATE_LIMIT: '0' },
+    { SESSION_IDLE_SECONDS: '1' },
+    { SESSION_MAX_SECONDS: 'forever' },
+    { LOG_LEVEL: 'loud' },
+  ]
+  for (const env of cases) {
+    const [name, value] = Object.entries(env)[0]
+    let caught: unknown
+    try {
+      loadConfig(env)
+    } catch (error) {
+      caught = error
+    }
+    t.type(caught, ConfigError, `${name}=${value} throws a ConfigError`)
+    t.match((caught as Error | undefined)?.message, name, 'naming the variable')
+    t.match((caught as Error | undefined)?.message, JSON.stringify(value), 'and the value')
+  }
+})
+
+t.test('testConfig reads no environment', async (t) => {
+  const saved = process.env.PORT
+  process.env.PORT = 'abc'
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.PORT
+    else process.env.PORT = saved
+  })
+  t.equal(testConfig().port, 3000)
+  t.equal(testConfig({ port: 1234 }).port, 1234)
+  t.throws(() => loadConfig(), ConfigError, 'while loadConfig() does')
+})
+
+function runServer(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+    })
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`server did not exit: ${stdout} ${stderr}`))
+    }, 20_000)
+    child.on('error', reject)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+t.test('the real server refuses a bad PORT: non-zero exit, a message naming PORT, no stack', async (t) => {
+  const result = await runServer({ PORT: 'abc' })
+  t.not(result.code, 0)
+  t.not(result.code, null)
+  const output = result.stdout + result.stderr
+  t.match(output, /PORT/)
+  t.match(output, /"abc"/)
+  t.notMatch(output, /\n\s+at /, 'no stack trace')
+  t.notMatch(output, /\.ts:\d+/, 'no source positions')
+})
+
+t.test('the real server refuses a bad DATABASE_URL the same way', async (t) => {
+  const result = await runServer({ DATABASE_URL: 'mysql://x' })
+  t.not(result.code, 0)
+  t.match(result.stdout + result.stderr, /DATABASE_URL/)
+  t.notMatch(result.stdout + result.stderr, /\n\s+at /)
+})
