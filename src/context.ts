@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely'
 import type { Config } from './config.js'
+import type { MemberCache } from './conversations/member-cache.js'
+import type { MessageStore } from './conversations/message-store.js'
 import type { DatabaseHandle } from './db/index.js'
 import type { Database } from './db/types.js'
 import type { WriteBatcher } from './db/write-batch.js'
 import type { Hub } from './hub/types.js'
-import type { MemberCache } from './conversations/member-cache.js'
-import type { MessageStore } from './conversations/message-store.js'
 import type { Metrics } from './metrics.js'
 import type { Presence } from './realtime/presence.js'
 
