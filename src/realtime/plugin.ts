@@ -6,13 +6,23 @@ import { type Auth, resolveAuth } from '../auth/authenticate.js'
 import type { AppContext } from '../context.js'
 import { nowIso } from '../context.js'
 import { frame, memberIds } from '../conversations/events.js'
-import { AppError, errorBody } from '../errors.js'
+import { findNul } from '../db/index.js'
+import { AppError, errorBody, toErrorBody } from '../errors.js'
 import { contactAudience } from '../users/contacts.js'
 import { findUserById } from '../users/queries.js'
 import { toUserView } from '../users/view.js'
 import { type Connection, Connections, send } from './connections.js'
 import { frameProblem, handlers, type SocketSession } from './protocol.js'
 import { Typing } from './typing.js'
+
+/** Frames of one socket handled at once before the server stops reading from it. */
+const MAX_FRAMES_IN_FLIGHT = 64
+
+/** On shutdown, how long a socket may take to answer the 1001 close before its connection is cut. */
+const SHUTDOWN_GRACE_MS = 2000
+
+/** Text frames are checked here, not by ws (which would close the socket with 1007). */
+const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** A frame over 64 KiB closes the socket with 1009 (ws does it). */
 export const MAX_FRAME_BYTES = 64 * 1024
@@ -42,6 +52,40 @@ async function publishPresence(ctx: AppContext, userId: number, online: boolean,
     userIds: await presenceAudience(ctx, userId),
     frame: frame('presence', { user_id: userId, online, last_seen_at: lastSeenAt }),
   })
+}
+
+/** Work a closing socket starts (presence, status): a shutdown waits for it. */
+const pendingWork = new WeakMap<AppContext, Set<Promise<unknown>>>()
+
+function track(ctx: AppContext, work: Promise<unknown>): void {
+  let pending = pendingWork.get(ctx)
+  if (!pending) {
+    pending = new Set()
+    pendingWork.set(ctx, pending)
+  }
+  const set = pending
+  set.add(work)
+  work.finally(() => set.delete(work)).catch(() => {})
+}
+
+/** Shutdown: lets the sockets (told 1001 in preClose) finish closing, 2 s at most, then their work. */
+async function finishSockets(ctx: AppContext, connections: Connections): Promise<void> {
+  const open = [...connections.all()].map(
+    (connection) =>
+      new Promise<void>((resolve) => {
+        if (connection.socket.readyState === connection.socket.CLOSED) resolve()
+        else connection.socket.once('close', () => resolve())
+      }),
+  )
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    Promise.all(open),
+    new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS))),
+  ])
+  clearTimeout(timer)
+  for (const connection of connections.all()) connection.socket.terminate()
+  await new Promise((resolve) => setImmediate(resolve))
+  await Promise.allSettled([...(pendingWork.get(ctx) ?? [])])
 }
 
 /** The user went offline now: their last_seen_at, then their audience hears it. */
@@ -112,14 +156,26 @@ export async function realtimeRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
   await ctx.hub.attachPresence?.(ctx.presence)
 
   await app.register(websocket, {
-    options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false },
+    // Invalid UTF-8 in a text frame is answered with BAD_REQUEST like any malformed frame (see
+    // handleFrame), instead of ws closing the socket with 1007: bad input never closes a socket.
+    options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, skipUTF8Validation: true },
     // On shutdown every socket is told the server is going away (1001), so clients reconnect elsewhere.
     preClose(done) {
-      for (const connection of connections.all()) connection.socket.close(1001, 'server shutting down')
+      const sockets = [...connections.all()].map((connection) => connection.socket)
+      for (const socket of sockets) socket.close(1001, 'server shutting down')
+      // A client that stopped reading never answers the close handshake, and its open connection
+      // holds server.close() (which runs before the onClose hooks) until ws gives up after 30 s:
+      // past a grace period it is cut here.
+      setTimeout(() => {
+        for (const socket of sockets) if (socket.readyState !== socket.CLOSED) socket.terminate()
+      }, SHUTDOWN_GRACE_MS).unref()
       done()
     },
   })
   app.addHook('onClose', async () => {
+    // Runs before the app's own onClose (hub and database still open): sockets finish closing
+    // and their users' presence is written and announced before the node goes.
+    await finishSockets(ctx, connections)
     unsubscribe()
     unwatchBus?.()
   })
@@ -168,18 +224,37 @@ function openConnection(
   send(connection, frame('ready', { user: toUserView(auth.user, (id) => ctx.presence.isOnline(id)) }))
   if (cameOnline) publishPresence(ctx, connection.userId, true, auth.user.last_seen_at).catch(() => {})
 
+  // Backpressure: while this many of a socket's frames are still being handled (e.g. waiting for
+  // their commit), the server stops reading it, so an overload queues in the client's TCP buffers
+  // instead of this process's memory.
+  let inFlight = 0
   socket.on('message', (data: RawData, isBinary: boolean) => {
     const verdict = limiter.take()
     if (verdict === 'close') return socket.close(1008, 'too many frames')
     if (verdict === 'limited') return errorFrame(undefined, 'RATE_LIMITED', 'Too many frames: slow down')
-    void handleFrame(data, isBinary)
+    if (++inFlight === MAX_FRAMES_IN_FLIGHT) socket.pause()
+    handleFrame(data, isBinary)
+      .catch((error) => {
+        // handleFrame answers every expected failure itself; this is the last guard for the process.
+        log.error({ err: error }, 'socket frame failed')
+        errorFrame(undefined, 'INTERNAL_ERROR', 'Internal server error')
+      })
+      .finally(() => {
+        if (inFlight-- === MAX_FRAMES_IN_FLIGHT && socket.readyState === socket.OPEN) socket.resume()
+      })
   })
 
   async function handleFrame(data: RawData, isBinary: boolean): Promise<void> {
     if (isBinary) return errorFrame(undefined, 'BAD_REQUEST', 'Frames are JSON text, not binary')
+    let text: string
+    try {
+      text = utf8.decode(data as Buffer)
+    } catch {
+      return errorFrame(undefined, 'BAD_REQUEST', 'Malformed text: a frame is UTF-8 JSON')
+    }
     let value: unknown
     try {
-      value = JSON.parse(data.toString())
+      value = JSON.parse(text)
     } catch {
       return errorFrame(undefined, 'BAD_REQUEST', 'Malformed JSON')
     }
@@ -191,6 +266,9 @@ function openConnection(
     if (typeof raw.type !== 'string') return errorFrame(ref, 'BAD_REQUEST', 'type is required')
     const problem = frameProblem(raw.type, value)
     if (problem) return errorFrame(ref, 'BAD_REQUEST', problem)
+    const nul = findNul(value)
+    if (nul)
+      return errorFrame(ref, 'BAD_REQUEST', `${nul.slice(1).replaceAll('/', '.')} must not contain U+0000`)
     const session: SocketSession = {
       ctx,
       connections,
@@ -207,7 +285,9 @@ function openConnection(
     } catch (error) {
       if (error instanceof AppError) return errorFrame(ref, error.code, error.message)
       log.error({ err: error, type: raw.type }, 'socket frame failed')
-      errorFrame(ref, 'INTERNAL_ERROR', 'Internal server error')
+      // INTERNAL_ERROR, or UNAVAILABLE when the database could not take the write (retry later).
+      const body = toErrorBody(error as Error)
+      errorFrame(ref, body.code, body.message)
     }
   }
 
@@ -217,7 +297,7 @@ function openConnection(
     for (const conversationId of rooms) {
       // Who of the members is online on any node, as `join` says it; read after this socket's
       // presence is gone (below), so a user who left for good is not in it.
-      memberIds(ctx, conversationId)
+      const announcing = memberIds(ctx, conversationId)
         .then((ids) =>
           ctx.hub.publish({
             kind: 'room',
@@ -231,6 +311,7 @@ function openConnection(
           }),
         )
         .catch((error) => log.warn({ err: error }, 'could not announce a socket leaving'))
+      track(ctx, announcing)
     }
     for (const conversationId of typing.clearUser(connection.userId)) {
       ctx.hub.publish({
@@ -244,9 +325,10 @@ function openConnection(
       })
     }
     if (!ctx.presence.disconnected(connection.userId)) return
-    wentOffline(ctx, [connection.userId]).catch((error) =>
+    const offline = wentOffline(ctx, [connection.userId]).catch((error) =>
       log.warn({ err: error }, 'could not record last_seen_at'),
     )
+    track(ctx, offline)
   })
   socket.on('error', (error) => log.info({ err: error }, 'socket error'))
 }
