@@ -12,7 +12,7 @@ import { MemberCache } from './conversations/member-cache.js'
 import { kyselyMessageStore, sqliteMessageStore } from './conversations/message-store.js'
 import { conversationRoutes } from './conversations/routes.js'
 import { Conversation, FileObject, Message } from './conversations/schemas.js'
-import { openDatabase } from './db/index.js'
+import { findNul, openDatabase } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
 import { WriteBatcher } from './db/write-batch.js'
 import { registerErrorHandlers } from './errors.js'
@@ -68,8 +68,58 @@ function buildValidator(): any {
       ...options,
       customOptions: { ...options.customOptions, coerceTypes: false },
     })
-    return (route: { httpPart?: string }) => (route.httpPart === 'body' ? strict : coercing)(route)
+    return (route: { httpPart?: string }) =>
+      textAndNumbersStorable(
+        (route.httpPart === 'body' ? strict(route) : coercing(route)) as CoercingValidate,
+      )
   }
+}
+
+type CoercingValidate = ((data: unknown) => boolean) & { errors?: unknown }
+
+/**
+ * What the schemas let through but a database cannot take, refused with a 400 in both dialects:
+ * Ajv coerces "Infinity" and "1e400" in a path or query string to Infinity and passes it as an
+ * integer within bounds (SQLite finds nothing for it, PostgreSQL fails), and PostgreSQL's text
+ * cannot hold U+0000 (SQLite's can).
+ */
+function textAndNumbersStorable(validate: CoercingValidate): CoercingValidate {
+  const checked: CoercingValidate = (data: unknown) => {
+    if (!validate(data)) {
+      checked.errors = validate.errors
+      return false
+    }
+    const nul = findNul(data)
+    if (nul) {
+      checked.errors = [
+        {
+          keyword: 'pattern',
+          instancePath: nul,
+          schemaPath: '#',
+          params: {},
+          message: 'must not contain U+0000',
+        },
+      ]
+      return false
+    }
+    for (const [key, value] of Object.entries(data ?? {})) {
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        checked.errors = [
+          {
+            keyword: 'maximum',
+            instancePath: `/${key}`,
+            schemaPath: '#',
+            params: {},
+            message: 'must be a finite number',
+          },
+        ]
+        return false
+      }
+    }
+    checked.errors = null
+    return true
+  }
+  return checked
 }
 
 /** The in-process hub, or with REDIS_URL the bus that connects several nodes. */

@@ -52,6 +52,7 @@ const pgTypes = {
   },
 }
 
+const WARM_CONNECTIONS = 4
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
 
 /**
@@ -63,20 +64,26 @@ export function postgresPoolConfig(url: string): { config: pg.PoolConfig; schema
   const parsed = new URL(url)
   const schema = parsed.searchParams.get('schema') ?? undefined
   const poolMax = Number(parsed.searchParams.get('pool_max') ?? 20)
-  parsed.searchParams.delete('schema')
-  parsed.searchParams.delete('pool_max')
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new Error(`DATABASE_URL: schema must match ${SCHEMA_NAME} (got ${JSON.stringify(schema)})`)
   }
-  if (!Number.isInteger(poolMax) || poolMax < 1)
+  if (!Number.isInteger(poolMax) || poolMax < 1) {
     throw new Error('DATABASE_URL: pool_max must be a positive integer')
+  }
+  // pg lets the connection string's own parameters win over the config object, so `options`
+  // (server settings such as `-c statement_timeout=5000`) is merged here and taken off the string.
+  const options = [parsed.searchParams.get('options'), schema && `-c search_path=${schema}`].filter(Boolean)
+  for (const name of ['schema', 'pool_max', 'options']) parsed.searchParams.delete(name)
   return {
     schema,
     config: {
       connectionString: parsed.toString(),
       max: poolMax,
+      // A few connections stay open (opening one costs a backend process start): the first
+      // burst after a quiet spell does not wait for new ones.
+      min: Math.min(WARM_CONNECTIONS, poolMax),
       types: pgTypes,
-      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+      ...(options.length > 0 ? { options: options.join(' ') } : {}),
     },
   }
 }
@@ -89,7 +96,9 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
   pool.on('error', () => {})
   try {
     if (schema) await pool.query(`create schema if not exists "${schema}"`)
-    else await pool.query('select 1')
+    // Opens the warm connections now rather than on the first requests.
+    const warm = await Promise.all(Array.from({ length: config.min ?? 1 }, () => pool.connect()))
+    for (const client of warm) client.release()
   } catch (error) {
     await pool.end().catch(() => {})
     throw error
@@ -116,4 +125,19 @@ export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE') return true
   return /UNIQUE constraint failed|duplicate key value/i.test(String((error as Error | null)?.message))
+}
+
+/**
+ * The path of the first string holding U+0000 in a parsed JSON value, or undefined. PostgreSQL's
+ * text cannot store that character (SQLite can): input carrying it is refused with a 400 in
+ * both dialects, so they behave alike.
+ */
+export function findNul(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path || '/' : undefined
+  if (typeof value !== 'object' || value === null) return undefined
+  for (const [key, item] of Object.entries(value)) {
+    const found = findNul(item, `${path}/${key}`)
+    if (found) return found
+  }
+  return undefined
 }
