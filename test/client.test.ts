@@ -207,7 +207,7 @@ t.test('reconnect after the server drops the socket: nothing missed, nothing dou
   const alice = await register(server.app)
   const bob = await register(server.app)
   const conversationId = await directConversation(server.app, alice, bob)
-  const b = clientFor(server, bob, { minDelay: 150, maxDelay: 300 })
+  const b = clientFor(server, bob, { minDelay: 1000, maxDelay: 1500 })
   t.teardown(() => b.close())
   await b.connect()
   await b.join(conversationId)
@@ -222,7 +222,7 @@ t.test('reconnect after the server drops the socket: nothing missed, nothing dou
   const resumed = b.once('joined', (event) => event.resumed)
 
   network.drop()
-  // Sent while bob's client is between sockets (its first retry waits at least 75 ms).
+  // Sent while bob's client is between sockets (its first retry waits at least 500 ms).
   const missed = []
   for (let i = 0; i < 5; i++) missed.push(await httpSend(server.app, alice, conversationId, `missed ${i}`))
   await waitFor(() => b.state === 'reconnecting', 'the reconnecting state')

@@ -13,6 +13,7 @@ const MAX_ENTRIES = 20_000
 export class MemberCache {
   private readonly entries = new Map<number, Promise<number[]>>()
   private readonly unsubscribe: () => void
+  private readonly unsubscribeRestored: () => void
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -21,6 +22,8 @@ export class MemberCache {
     this.unsubscribe = hub.subscribe((event) => {
       if (event.kind === 'members_changed') this.entries.delete(event.conversationId)
     })
+    // Changes published while the bus was cut never arrived here: start over.
+    this.unsubscribeRestored = hub.onBusRestored?.(() => this.entries.clear()) ?? (() => {})
   }
 
   get(conversationId: number): Promise<number[]> {
@@ -50,5 +53,6 @@ export class MemberCache {
 
   close(): void {
     this.unsubscribe()
+    this.unsubscribeRestored()
   }
 }

@@ -54,13 +54,27 @@ interface Envelope {
   p?: BusMessage
 }
 
-/** Splits our `prefix` parameter off the URL; the rest goes to ioredis as it is. */
-export function parseRedisUrl(url: string): { url: string; prefix: string } {
+/**
+ * Splits our parameters off the URL; the rest goes to ioredis as it is. `prefix` (default
+ * `parley`) names the cluster: nodes with the same prefix form one, so several clusters can share
+ * a Redis. `heartbeat_ms` (default 5000) sets the presence heartbeat; a dead node's users go
+ * offline within about four heartbeats.
+ */
+export function parseRedisUrl(url: string): { url: string; prefix: string; heartbeatMs: number | undefined } {
   const parsed = new URL(url)
   const prefix = parsed.searchParams.get('prefix') || 'parley'
+  const heartbeat = parsed.searchParams.get('heartbeat_ms')
   parsed.searchParams.delete('prefix')
+  parsed.searchParams.delete('heartbeat_ms')
   if (!/^[\w.-]{1,64}$/.test(prefix)) throw new Error('REDIS_URL: prefix must be 1-64 letters, digits, _ . -')
-  return { url: parsed.toString(), prefix }
+  const heartbeatMs = heartbeat === null ? undefined : Number(heartbeat)
+  if (
+    heartbeatMs !== undefined &&
+    !(Number.isInteger(heartbeatMs) && heartbeatMs >= 50 && heartbeatMs <= 600_000)
+  ) {
+    throw new Error('REDIS_URL: heartbeat_ms must be an integer from 50 to 600000')
+  }
+  return { url: parsed.toString(), prefix, heartbeatMs }
 }
 
 const redactRedisUrl = (url: string) => url.replace(/\/\/[^@/]*@/, '//[redacted]@')
@@ -86,10 +100,11 @@ export class RedisHub implements Hub {
     private readonly options: RedisHubOptions,
     url: string,
     prefix: string,
+    heartbeatMs: number | undefined,
   ) {
     this.prefix = prefix
     this.channel = `${prefix}:events`
-    this.heartbeatMs = options.heartbeatMs ?? 5000
+    this.heartbeatMs = options.heartbeatMs ?? heartbeatMs ?? 5000
     this.ttlMs = options.ttlMs ?? this.heartbeatMs * 3
     const common: RedisOptions = {
       lazyConnect: true,
@@ -109,8 +124,8 @@ export class RedisHub implements Hub {
 
   /** Connects both connections and subscribes; fails when Redis does not answer in time. */
   static async connect(options: RedisHubOptions): Promise<RedisHub> {
-    const { url, prefix } = parseRedisUrl(options.url)
-    const hub = new RedisHub(options, url, prefix)
+    const { url, prefix, heartbeatMs } = parseRedisUrl(options.url)
+    const hub = new RedisHub(options, url, prefix, heartbeatMs)
     const timeoutMs = options.connectTimeoutMs ?? 10_000
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
@@ -340,7 +355,12 @@ export class RedisHub implements Hub {
     if (this.presence) {
       // The users still here go offline now, not after the TTL: another node announces it.
       try {
-        await this.pub.del(this.key('node', this.nodeId, 'alive'))
+        const stop = this.pub.multi().del(this.key('node', this.nodeId, 'alive'))
+        // Every socket closed and was announced: nothing is left for another node to hand over.
+        if (this.presence.localUserIds().length === 0) {
+          stop.srem(this.key('nodes'), this.nodeId).del(this.key('node', this.nodeId, 'users'))
+        }
+        await stop.exec()
         await this.pub.publish(this.channel, JSON.stringify({ n: this.nodeId, p: { kind: 'node_stopping' } }))
       } catch {
         // Redis is away: the TTL does it.

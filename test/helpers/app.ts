@@ -4,26 +4,38 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { type Config, testConfig } from '../../src/config.js'
+import { createTestSchema, usePostgres } from './postgres.js'
 
 export interface TestContext {
   teardown(fn: () => unknown): void
 }
 
-/** The whole app on a fresh SQLite file in a temp dir, closed and removed when the test ends. */
+/**
+ * The whole app on a fresh database, closed and removed when the test ends: an SQLite file in a
+ * temp dir, or with PARLEY_TEST_DB=postgres a new schema on the test PostgreSQL server.
+ */
 export async function buildTestApp(
   t: TestContext,
   overrides: Partial<Config> = {},
 ): Promise<FastifyInstance> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-test-'))
-  const app = await buildApp({
-    config: testConfig({
-      databaseUrl: `sqlite:${join(dir, 'parley.db')}`,
-      uploadDir: join(dir, 'uploads'),
-      ...overrides,
-    }),
-  })
+  const postgres = usePostgres() && overrides.databaseUrl === undefined ? await createTestSchema() : undefined
+  let app: FastifyInstance
+  try {
+    app = await buildApp({
+      config: testConfig({
+        databaseUrl: postgres ? postgres.url : `sqlite:${join(dir, 'parley.db')}`,
+        uploadDir: join(dir, 'uploads'),
+        ...overrides,
+      }),
+    })
+  } catch (error) {
+    await postgres?.drop()
+    throw error
+  }
   t.teardown(async () => {
     await app.close()
+    await postgres?.drop()
     rmSync(dir, { recursive: true, force: true })
   })
   return app
