@@ -21,6 +21,33 @@ export async function openDatabase(url: string): Promise<DatabaseHandle> {
   throw new Error(`Unsupported DATABASE_URL: ${url.split(':')[0]}`)
 }
 
+/** Prepared statements kept per SQL text; the least recently used go first. */
+const STATEMENT_CACHE_SIZE = 500
+
+/**
+ * Kysely's SQLite driver prepares every query anew, and preparing costs more than running a small
+ * query. The same SQL text gets the same prepared statement here. Safe because better-sqlite3 runs
+ * a statement to completion synchronously (Kysely's `all`/`run`; nothing here streams with `iterate`).
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database) {
+  const statements = new Map<string, SqliteDatabase.Statement>()
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string): SqliteDatabase.Statement {
+      let statement = statements.get(sql)
+      if (statement) {
+        statements.delete(sql)
+      } else {
+        statement = sqlite.prepare(sql)
+        if (statements.size >= STATEMENT_CACHE_SIZE)
+          statements.delete(statements.keys().next().value as string)
+      }
+      statements.set(sql, statement)
+      return statement
+    },
+  }
+}
+
 function openSqlite(path: string): DatabaseHandle {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const sqlite = new SqliteDatabase(path)
@@ -29,7 +56,7 @@ function openSqlite(path: string): DatabaseHandle {
   sqlite.pragma('synchronous = FULL')
   sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('busy_timeout = 5000')
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
   return {
     db,
     dialect: 'sqlite',
