@@ -790,7 +790,8 @@ function sustained(run: LadderRun | undefined): StepSummary | undefined {
 function ladderMarkdown(runs: LadderRun[]): string {
   const parley = runs.find((r) => r.server === 'parley')
   const raw = runs.find((r) => r.server === 'raw')
-  const at = (run: LadderRun | undefined, rate: number) => run?.steps.find((s) => s.rate === rate)
+  // By position, not by rate: a ladder may repeat a rate (4000,6000,4000 shows the recovery).
+  const at = (run: LadderRun | undefined, index: number) => run?.steps[index]
   const out: string[] = []
   out.push(
     `Ladder: ${int(users)} sockets (one per user) in conversations of ${roomSize}, ${contentBytes}-byte messages, ` +
@@ -801,9 +802,9 @@ function ladderMarkdown(runs: LadderRun[]): string {
     '| offered msg/s | Parley acked/s | raw acked/s | ratio | Parley deliveries/s | raw deliveries/s | ratio | Parley delivered | raw delivered |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   )
-  for (const rate of rates) {
-    const p = at(parley, rate)
-    const r = at(raw, rate)
+  for (const [index, rate] of rates.entries()) {
+    const p = at(parley, index)
+    const r = at(raw, index)
     out.push(
       `| ${int(rate)}${p?.unreliable || r?.unreliable ? ' *' : ''} | ${int(p?.ackedPerSec)} | ${int(r?.ackedPerSec)} | ${ratio(p?.ackedPerSec, r?.ackedPerSec)} | ` +
         `${int(p?.deliveriesPerSec)} | ${int(r?.deliveriesPerSec)} | ${ratio(p?.deliveriesPerSec, r?.deliveriesPerSec)} | ` +
@@ -815,9 +816,9 @@ function ladderMarkdown(runs: LadderRun[]): string {
     '| offered msg/s | Parley p50 | raw p50 | Parley p99 | raw p99 | p99 ratio | Parley p99.9 | raw p99.9 | Parley max | raw max | Parley ack p99 |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   )
-  for (const rate of rates) {
-    const p = at(parley, rate)
-    const r = at(raw, rate)
+  for (const [index, rate] of rates.entries()) {
+    const p = at(parley, index)
+    const r = at(raw, index)
     out.push(
       `| ${int(rate)} | ${fmt(p?.p50, 2)} | ${fmt(r?.p50, 2)} | ${fmt(p?.p99, 2)} | ${fmt(r?.p99, 2)} | ${ratio(p?.p99, r?.p99)} | ` +
         `${fmt(p?.p999, 2)} | ${fmt(r?.p999, 2)} | ${fmt(p?.max, 1)} | ${fmt(r?.max, 1)} | ${fmt(p?.ackP99, 2)} |`,
@@ -828,9 +829,9 @@ function ladderMarkdown(runs: LadderRun[]): string {
     '| offered msg/s | Parley CPU % | raw CPU % | Parley RSS max MB | raw RSS max MB | generator CPU % (P / raw) | generator send lag p99 ms (P / raw) | notes |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   )
-  for (const rate of rates) {
-    const p = at(parley, rate)
-    const r = at(raw, rate)
+  for (const [index, rate] of rates.entries()) {
+    const p = at(parley, index)
+    const r = at(raw, index)
     const notes = [
       ...(p?.notes ?? []).map((n) => `Parley: ${n}`),
       ...(r?.notes ?? []).map((n) => `raw: ${n}`),
