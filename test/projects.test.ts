@@ -311,3 +311,23 @@ t.test('non-members get 404 on every project route', async (t) => {
   }
   t.equal((await api(app, owner, 'GET', `/projects/${project.id}`)).status, 200, 'nothing changed')
 })
+
+t.test('an owner who deletes their account hands the project to the member who joined first', async (t) => {
+  const { app } = await setup(t)
+  const [owner, bob, cat] = [await register(app), await register(app), await register(app)]
+  const created = await api(app, owner, 'POST', '/projects', {
+    name: 'Handover',
+    member_ids: [bob.id, cat.id],
+  })
+  t.equal(created.status, 201)
+  const id = created.body.project.id
+  const deleted = await api(app, owner, 'DELETE', '/auth/user', { password: 'correct horse battery' })
+  t.equal(deleted.status, 204)
+  const seen = await api(app, bob, 'GET', `/projects/${id}`)
+  t.equal(seen.body.project.owner_id, bob.id, 'the first remaining member owns it now')
+  t.notOk(ids(seen.body.members).includes(owner.id), 'the deleted owner is no longer a member')
+  const dan = await register(app)
+  const added = await api(app, bob, 'POST', `/projects/${id}/members`, { user_id: dan.id })
+  t.equal(added.status, 201, 'and can manage its members')
+  t.equal((await api(app, cat, 'POST', `/projects/${id}/members`, { user_id: dan.id })).status, 403)
+})

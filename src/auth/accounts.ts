@@ -118,6 +118,27 @@ export async function deleteAccount(ctx: AppContext, userId: number): Promise<vo
         eb.selectFrom('conversations').select('id').where('kind', '!=', 'direct'),
       )
       .execute()
+    // A project outlives its owner: the member who joined first takes it over.
+    const owned = await trx
+      .selectFrom('projects')
+      .select(['id', 'conversation_id'])
+      .where('owner_id', '=', userId)
+      .execute()
+    for (const project of owned) {
+      const heir = await trx
+        .selectFrom('conversation_members')
+        .select('user_id')
+        .where('conversation_id', '=', project.conversation_id)
+        .orderBy('joined_at')
+        .orderBy('user_id')
+        .executeTakeFirst()
+      if (heir)
+        await trx
+          .updateTable('projects')
+          .set({ owner_id: heir.user_id })
+          .where('id', '=', project.id)
+          .execute()
+    }
   })
   for (const row of memberships) ctx.members.changed(Number(row.conversation_id))
   ctx.hub.publish({ kind: 'close_users', userIds: [userId], code: 4001, reason: 'account deleted' })
