@@ -45,6 +45,11 @@ function shortTime(iso) {
   return date.toDateString() === today.toDateString() ? timeFormat.format(date) : dateFormat.format(date)
 }
 
+/** Initials with an online dot, for a person in a list. @param {any} person @param {number} userId */
+function avatar(person, userId) {
+  return el('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(nameOf(person)), presenceDot(userId))
+}
+
 /** @param {string | null | undefined} iso */
 function lastSeen(iso) {
   if (!iso) return 'offline'
@@ -594,12 +599,7 @@ const runPeopleSearch = debounce(async () => {
             el(
               'li',
               { dataset: { userId: String(user.id) } },
-              el(
-                'span',
-                { class: 'avatar', 'aria-hidden': 'true' },
-                initials(nameOf(user)),
-                presenceDot(user.id),
-              ),
+              avatar(user, user.id),
               el(
                 'span',
                 { class: 'who' },
@@ -1492,12 +1492,7 @@ function renderMembers() {
       return el(
         'li',
         { dataset: { userId: String(member.id) } },
-        el(
-          'span',
-          { class: 'avatar', 'aria-hidden': 'true' },
-          initials(nameOf(person)),
-          presenceDot(member.id),
-        ),
+        avatar(person, member.id),
         el(
           'span',
           { class: 'who' },
