@@ -81,15 +81,19 @@ export async function createConversation(
   const direct = others.length === 1 && input.title === undefined
   const directKey = direct ? [actorId, others[0]].sort((a, b) => a - b).join(':') : null
 
-  if (directKey) {
-    const existing = await ctx.db
-      .selectFrom('conversations')
-      .select('id')
-      .where('direct_key', '=', directKey)
-      .executeTakeFirst()
-    if (existing)
-      return { conversation: await conversationFor(ctx, Number(existing.id), actorId), created: false }
+  // The pair's direct conversation, as the actor sees it, if it exists.
+  const existingDirect = async () => {
+    const row = directKey
+      ? await ctx.db
+          .selectFrom('conversations')
+          .select('id')
+          .where('direct_key', '=', directKey)
+          .executeTakeFirst()
+      : undefined
+    return row && { conversation: await conversationFor(ctx, Number(row.id), actorId), created: false }
   }
+  const existing = await existingDirect()
+  if (existing) return existing
   const id = await createWithMembers(ctx, {
     kind: direct ? 'direct' : 'group',
     title: input.title?.trim() ?? null,
@@ -103,12 +107,9 @@ export async function createConversation(
     throw error
   })
   if (id === undefined) {
-    const existing = await ctx.db
-      .selectFrom('conversations')
-      .select('id')
-      .where('direct_key', '=', directKey)
-      .executeTakeFirstOrThrow()
-    return { conversation: await conversationFor(ctx, Number(existing.id), actorId), created: false }
+    const raced = await existingDirect()
+    if (!raced) throw new Error('direct conversation vanished after a unique violation')
+    return raced
   }
   const conversation = await conversationFor(ctx, id, actorId)
   // Everyone else hears of the new conversation at once; unread counts start at zero for all.
