@@ -9,10 +9,10 @@ import { ErrorResponse, User } from './common-schemas.js'
 import type { Config } from './config.js'
 import type { AppContext } from './context.js'
 import { MemberCache } from './conversations/member-cache.js'
-import { kyselyMessageStore, sqliteMessageStore } from './conversations/message-store.js'
+import { kyselyMessageStore, sqliteMessageStore, workerMessageStore } from './conversations/message-store.js'
 import { conversationRoutes } from './conversations/routes.js'
 import { Conversation, FileObject, Message } from './conversations/schemas.js'
-import { findNul, openDatabase } from './db/index.js'
+import { findNul, openDatabase, SQLITE_BUSY_TIMEOUT_MS } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
 import { WriteBatcher } from './db/write-batch.js'
 import { registerErrorHandlers } from './errors.js'
@@ -171,14 +171,17 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     writes,
     metrics,
     members: new MemberCache(database.db, hub),
-    messages: database.sqlite
-      ? sqliteMessageStore(database.sqlite, observeCommit)
-      : kyselyMessageStore(database.db, writes),
+    messages: database.sqlitePath
+      ? workerMessageStore(database.sqlitePath, SQLITE_BUSY_TIMEOUT_MS, observeCommit)
+      : database.sqlite
+        ? sqliteMessageStore(database.sqlite, observeCommit)
+        : kyselyMessageStore(database.db, writes),
   }
   app.decorate('ctx', ctx)
   app.decorateRequest('auth', null)
   app.addHook('onClose', async () => {
     await ctx.messages.drain()
+    await ctx.messages.close()
     await ctx.writes.drain()
     ctx.members.close()
     await ctx.hub.close()

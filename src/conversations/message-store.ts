@@ -1,10 +1,11 @@
+import { Worker } from 'node:worker_threads'
 import type SqliteDatabase from 'better-sqlite3'
 import type { Kysely, Transaction } from 'kysely'
-import { nowIso } from '../context.js'
 import { isUniqueViolation } from '../db/index.js'
 import type { Database, MessageRow } from '../db/types.js'
 import type { WriteBatcher } from '../db/write-batch.js'
 import { notFound } from '../errors.js'
+import { type AppendOutcome, createAppender, NO_CONVERSATION } from './message-appender.js'
 import { appendMessage } from './messages.js'
 
 export interface AppendInput {
@@ -25,6 +26,8 @@ export interface MessageStore {
   append(input: AppendInput): Promise<AppendResult>
   /** Resolves when every append asked for so far has committed or failed. */
   drain(): Promise<void>
+  /** After drain: releases what the store holds (the writer thread). */
+  close(): Promise<void>
 }
 
 const findByClientId = (db: Kysely<Database>, senderId: number, clientId: string) =>
@@ -57,58 +60,34 @@ export function kyselyMessageStore(db: Kysely<Database>, writes: WriteBatcher): 
       })
     },
     drain: () => writes.drain(),
+    async close() {},
   }
 }
 
+/** An outcome from the appender (message-appender.js) as the caller sees it. */
+function settle(outcome: AppendOutcome): AppendResult {
+  if (outcome.ok) return { row: outcome.row as unknown as MessageRow, created: outcome.created }
+  throw toError(outcome.code, outcome.message)
+}
+
+function toError(code: string | undefined, message: string): Error {
+  if (code === NO_CONVERSATION) return notFound('Conversation')
+  // Keeps the driver's code (SQLITE_BUSY, SQLITE_FULL, ...): it decides between 503 and 500.
+  return Object.assign(new Error(message), { code })
+}
+
+type Waiter = { input: AppendInput; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }
+
 /**
- * SQLite's hot path: the same writes as appendMessage, as statements prepared once, and every
- * message of one event-loop turn in one synchronous transaction (one fsync). Each message runs in
- * its own savepoint, so one failure does not undo the others.
+ * SQLite in this thread (an in-memory database, which no other thread can open): every message
+ * of one event-loop turn in one transaction.
  */
 export function sqliteMessageStore(
   sqlite: SqliteDatabase.Database,
   onCommit?: (size: number, ms: number) => void,
 ): MessageStore {
-  const byClientId = sqlite.prepare('SELECT * FROM messages WHERE sender_id = ? AND client_id = ?')
-  const bump = sqlite.prepare(
-    'UPDATE conversations SET change_seq = change_seq + 1, last_activity_at = ? WHERE id = ? RETURNING change_seq',
-  )
-  const insert = sqlite.prepare(
-    `INSERT INTO messages (conversation_id, sender_id, content, client_id, created_at, change_seq)
-     VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
-  )
-
-  const appendOne = sqlite.transaction((input: AppendInput): AppendResult => {
-    if (input.clientId !== null) {
-      const first = byClientId.get(input.senderId, input.clientId) as MessageRow | undefined
-      if (first) return { row: first, created: false }
-    }
-    const now = nowIso()
-    const conversation = bump.get(now, input.conversationId) as { change_seq: number } | undefined
-    if (!conversation) throw notFound('Conversation')
-    const row = insert.get(
-      input.conversationId,
-      input.senderId,
-      input.content,
-      input.clientId,
-      now,
-      conversation.change_seq,
-    ) as MessageRow
-    return { row, created: true }
-  })
-  type Outcome = { ok: true; value: AppendResult } | { ok: false; error: unknown }
-  const appendAll = sqlite.transaction((inputs: AppendInput[]): Outcome[] =>
-    inputs.map((input) => {
-      try {
-        return { ok: true, value: appendOne(input) }
-      } catch (error) {
-        return { ok: false, error }
-      }
-    }),
-  )
-
-  let queue: Array<{ input: AppendInput; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }> =
-    []
+  const appendBatch = createAppender(sqlite)
+  let queue: Waiter[] = []
   let scheduled = false
   const flush = () => {
     // A Kysely transaction is open on this connection (awaiting between its statements): wait.
@@ -119,22 +98,23 @@ export function sqliteMessageStore(
     scheduled = false
     const batch = queue
     queue = []
-    let outcomes: Outcome[]
     const started = performance.now()
+    let outcomes: AppendOutcome[]
     try {
-      outcomes = appendAll.immediate(batch.map((item) => item.input))
+      outcomes = appendBatch(batch.map((item) => item.input))
     } catch (error) {
       for (const item of batch) item.reject(error)
       return
     }
     onCommit?.(batch.length, performance.now() - started)
     batch.forEach((item, i) => {
-      const outcome = outcomes[i]
-      if (outcome.ok) item.resolve(outcome.value)
-      else item.reject(outcome.error)
+      try {
+        item.resolve(settle(outcomes[i]))
+      } catch (error) {
+        item.reject(error)
+      }
     })
   }
-
   return {
     append(input) {
       return new Promise((resolve, reject) => {
@@ -148,5 +128,116 @@ export function sqliteMessageStore(
     async drain() {
       while (queue.length > 0) await new Promise((resolve) => setImmediate(resolve))
     },
+    async close() {},
   }
 }
+
+const WORKER_URL = new URL('./message-writer.worker.js', import.meta.url)
+
+/**
+ * SQLite on a file: the writes and their fsync run in a worker thread with its own connection.
+ * One batch is in the worker at a time; what is asked for meanwhile forms the next batch, so
+ * batches grow with the load (group commit) while the main thread keeps fanning out.
+ */
+export function workerMessageStore(
+  path: string,
+  busyTimeoutMs: number,
+  onCommit?: (size: number, ms: number) => void,
+): MessageStore {
+  let worker: Worker | undefined
+  let queue: Waiter[] = []
+  let inFlight: { id: number; batch: Waiter[] } | undefined
+  let nextId = 1
+  let scheduled = false
+  const idle: Array<() => void> = []
+
+  const start = (): Worker => {
+    const thread = new Worker(WORKER_URL, { workerData: { path, busyTimeoutMs }, execArgv: [] })
+    thread.on('message', (reply: WorkerReply) => {
+      const current = inFlight
+      if (!current || current.id !== reply.id) return
+      inFlight = undefined
+      if (reply.type === 'done') {
+        onCommit?.(current.batch.length, reply.ms)
+        current.batch.forEach((item, i) => {
+          try {
+            item.resolve(settle(reply.outcomes[i]))
+          } catch (error) {
+            item.reject(error)
+          }
+        })
+      } else {
+        const error = toError(reply.code, reply.message)
+        for (const item of current.batch) item.reject(error)
+      }
+      sendNext()
+    })
+    // The thread died (out of memory, a native fault): what it held fails as "unavailable", so the
+    // client retries with the same client_id (deduped if it did commit); the next batch starts a
+    // new thread.
+    const lost = (error: unknown) => {
+      if (worker !== thread) return
+      worker = undefined
+      const failed = inFlight?.batch ?? []
+      inFlight = undefined
+      const reason = toError('SQLITE_IOERR', `message writer stopped: ${String(error)}`)
+      for (const item of failed) item.reject(reason)
+      sendNext()
+    }
+    thread.on('error', lost)
+    thread.on('exit', (code) => lost(`exit ${code}`))
+    return thread
+  }
+
+  const sendNext = () => {
+    if (inFlight) return
+    if (queue.length === 0) {
+      // An idle writer does not keep the process alive; one holding a batch does (see below).
+      worker?.unref()
+      for (const resolve of idle.splice(0)) resolve()
+      return
+    }
+    const batch = queue
+    queue = []
+    inFlight = { id: nextId++, batch }
+    worker ??= start()
+    worker.ref()
+    worker.postMessage({ type: 'batch', id: inFlight.id, inputs: batch.map((item) => item.input) })
+  }
+
+  // Started now so the first message does not wait for the thread to boot.
+  worker = start()
+  worker.unref()
+  return {
+    append(input) {
+      return new Promise((resolve, reject) => {
+        queue.push({ input, resolve, reject })
+        // Everything asked for in this event-loop turn goes in one batch.
+        if (!scheduled && !inFlight) {
+          scheduled = true
+          setImmediate(() => {
+            scheduled = false
+            sendNext()
+          })
+        }
+      })
+    },
+    drain() {
+      if (!inFlight && queue.length === 0 && !scheduled) return Promise.resolve()
+      return new Promise((resolve) => idle.push(resolve))
+    },
+    async close() {
+      const thread = worker
+      worker = undefined
+      if (!thread) return
+      const exited = new Promise((resolve) => thread.once('exit', resolve))
+      thread.ref()
+      thread.postMessage({ type: 'close' })
+      await exited
+    },
+  }
+}
+
+type WorkerReply =
+  | { type: 'done'; id: number; outcomes: AppendOutcome[]; ms: number }
+  | { type: 'failed'; id: number; code: string | undefined; message: string }

@@ -1,7 +1,16 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+} from 'kysely'
 import pg from 'pg'
 import type { Database } from './types.js'
 
@@ -12,6 +21,8 @@ export interface DatabaseHandle {
   dialect: Dialect
   /** The raw better-sqlite3 connection, for the few hot paths that skip the query builder. */
   sqlite?: SqliteDatabase.Database
+  /** The SQLite file, for a second connection from a worker thread; undefined in memory. */
+  sqlitePath?: string
   close(): Promise<void>
 }
 
@@ -48,6 +59,30 @@ function withStatementCache(sqlite: SqliteDatabase.Database) {
   }
 }
 
+/** How long a write waits for another connection's write lock before SQLITE_BUSY (503). */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000
+
+/**
+ * Transactions begin IMMEDIATE: they take the write lock first. The message writer thread has its
+ * own connection, and a deferred transaction that read before that thread committed could not
+ * write afterwards (SQLITE_BUSY_SNAPSHOT); an immediate one waits for the lock instead.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings)
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.settings)
+  }
+}
+
 function openSqlite(path: string): DatabaseHandle {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const sqlite = new SqliteDatabase(path)
@@ -55,12 +90,15 @@ function openSqlite(path: string): DatabaseHandle {
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('synchronous = FULL')
   sqlite.pragma('foreign_keys = ON')
-  sqlite.pragma('busy_timeout = 5000')
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
+  sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`)
+  const db = new Kysely<Database>({
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
+  })
   return {
     db,
     dialect: 'sqlite',
     sqlite,
+    sqlitePath: path === ':memory:' ? undefined : path,
     async close() {
       await db.destroy()
     },
