@@ -180,7 +180,7 @@ export function workerMessageStore(
       worker = undefined
       const failed = inFlight?.batch ?? []
       inFlight = undefined
-      const reason = toError('SQLITE_IOERR', `message writer stopped: ${String(error)}`)
+      const reason = toError('SQLITE_IOERR', `message writer stopped: ${describe(error)}`)
       for (const item of failed) item.reject(reason)
       sendNext()
     }
@@ -236,6 +236,12 @@ export function workerMessageStore(
       await exited
     },
   }
+}
+
+/** A thread's error arrives as whatever survived the structured clone: an Error, an object, a string. */
+function describe(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'message' in error) return String(error.message)
+  return typeof error === 'string' ? error : JSON.stringify(error)
 }
 
 type WorkerReply =
