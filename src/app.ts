@@ -18,6 +18,7 @@ import { WriteBatcher } from './db/write-batch.js'
 import { registerErrorHandlers } from './errors.js'
 import { fileRoutes } from './files/routes.js'
 import { createMemoryHub } from './hub/memory.js'
+import { createNatsHub } from './hub/nats.js'
 import { createRedisHub } from './hub/redis.js'
 import type { Hub } from './hub/types.js'
 import { Metrics, registerMetricsRoutes } from './metrics.js'
@@ -122,10 +123,17 @@ function textAndNumbersStorable(validate: CoercingValidate): CoercingValidate {
   return checked
 }
 
-/** The in-process hub, or with REDIS_URL the bus that connects several nodes. */
+/**
+ * The in-process hub, or with REDIS_URL or NATS_URL the bus that connects several nodes. With
+ * both set, Redis is the bus (and NATS_URL is ignored, with a warning).
+ */
 async function createHub(config: Config, log: FastifyInstance['log']): Promise<Hub> {
-  if (config.redisUrl) return createRedisHub({ url: config.redisUrl, log })
-  if (config.natsUrl) throw new Error('NATS_URL is not supported yet: use REDIS_URL for the multi-node mode')
+  if (config.redisUrl) {
+    if (config.natsUrl)
+      log.warn({}, 'both REDIS_URL and NATS_URL are set: Redis is the bus, NATS_URL is ignored')
+    return createRedisHub({ url: config.redisUrl, log })
+  }
+  if (config.natsUrl) return createNatsHub({ url: config.natsUrl, log })
   return createMemoryHub()
 }
 

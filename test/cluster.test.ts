@@ -2,7 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { dropRedisPrefix, type Node, redisSkipReason, startNode, testRedisUrl } from './helpers/cluster.js'
+import {
+  api,
+  dropRedisPrefix,
+  type Node,
+  redisSkipReason,
+  register,
+  startNode,
+  testRedisUrl,
+} from './helpers/cluster.js'
 import { createTestSchema, postgresSkipReason } from './helpers/postgres.js'
 import { connect, type Frame, type TestSocket } from './helpers/ws.js'
 
@@ -13,41 +21,6 @@ const skip = (await postgresSkipReason()) ?? (await redisSkipReason())
 
 /** Presence heartbeat of the test clusters: a dead node's users go offline within ~4 of them. */
 const HEARTBEAT_MS = 200
-
-interface Account {
-  id: number
-  token: string
-  auth: { authorization: string }
-}
-
-async function api(node: Node, account: Account | undefined, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${node.http}${path}`, {
-    method,
-    headers: {
-      ...(account ? account.auth : {}),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await response.text()
-  return { status: response.status, body: text ? JSON.parse(text) : undefined }
-}
-
-let counter = 0
-async function register(node: Node, name: string): Promise<Account> {
-  const username = `${name}${++counter}`
-  const response = await api(node, undefined, 'POST', '/auth/register', {
-    username,
-    password: 'correct horse battery',
-  })
-  if (response.status !== 201)
-    throw new Error(`register: ${response.status} ${JSON.stringify(response.body)}`)
-  return {
-    id: response.body.user.id,
-    token: response.body.token,
-    auth: { authorization: `Bearer ${response.body.token}` },
-  }
-}
 
 /** `count` nodes on a fresh schema and Redis prefix; killed and cleaned up at teardown. */
 async function cluster(tap: Test, count: number): Promise<Node[]> {

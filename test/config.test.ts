@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { ConfigError, loadConfig, testConfig } from '../src/config.js'
+import { parseNatsUrl } from '../src/hub/nats.js'
+import { parseRedisUrl } from '../src/hub/redis.js'
+import { freePort } from './helpers/cluster.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
@@ -96,6 +99,50 @@ t.test('a bad value throws a ConfigError naming the variable', async (t) => {
   }
 })
 
+t.test('the bus URLs: our parameters, the rest for the client, errors naming the variable', async (t) => {
+  t.same(parseRedisUrl('redis://:pw@cache:6380/2?prefix=chat&heartbeat_ms=1000'), {
+    url: 'redis://:pw@cache:6380/2',
+    prefix: 'chat',
+    heartbeatMs: 1000,
+  })
+  t.same(parseNatsUrl('nats://127.0.0.1:4222'), {
+    server: '127.0.0.1:4222',
+    prefix: 'parley',
+    heartbeatMs: undefined,
+  })
+  t.same(parseNatsUrl('nats://parley:p%40ss@bus?prefix=chat.prod&heartbeat_ms=50'), {
+    server: 'bus:4222',
+    user: 'parley',
+    pass: 'p@ss',
+    prefix: 'chat.prod',
+    heartbeatMs: 50,
+  })
+  t.match(
+    parseNatsUrl('nats://s3cret@bus:4333'),
+    { server: 'bus:4333', token: 's3cret' },
+    'a lone name is a token',
+  )
+  const refused: Array<[(url: string) => unknown, string, RegExp]> = [
+    [
+      parseRedisUrl,
+      'redis://h?heartbeat_ms=10',
+      /^REDIS_URL: heartbeat_ms must be an integer from 50 to 600000$/,
+    ],
+    [parseRedisUrl, 'redis://h?prefix=a%20b', /^REDIS_URL: prefix must be/],
+    [
+      parseNatsUrl,
+      'nats://h?heartbeat_ms=10',
+      /^NATS_URL: heartbeat_ms must be an integer from 50 to 600000$/,
+    ],
+    [parseNatsUrl, 'nats://h?heartbeat_ms=soon', /^NATS_URL: heartbeat_ms/],
+    [parseNatsUrl, 'nats://h?prefix=a*b', /^NATS_URL: prefix must be/],
+    [parseNatsUrl, 'nats://h?prefix=.chat', /^NATS_URL: prefix may not begin or end with a dot/],
+    [parseNatsUrl, 'nats://h?prefix=a..b', /^NATS_URL: prefix may not/],
+    [parseNatsUrl, 'nats://h?heartbeat=100', /^NATS_URL: unknown parameter heartbeat/],
+  ]
+  for (const [parse, url, message] of refused) t.throws(() => parse(url), message, url)
+})
+
 t.test('testConfig reads no environment', async (t) => {
   const saved = process.env.PORT
   process.env.PORT = 'abc'
@@ -153,4 +200,25 @@ t.test('the real server refuses a bad DATABASE_URL the same way', async (t) => {
   t.not(result.code, 0)
   t.match(result.stdout + result.stderr, /DATABASE_URL/)
   t.notMatch(result.stdout + result.stderr, /\n\s+at /)
+})
+
+t.test('the real server refuses a bad NATS_URL parameter, naming NATS_URL, no stack', async (t) => {
+  const result = await runServer({
+    DATABASE_URL: 'sqlite::memory:',
+    NATS_URL: 'nats://127.0.0.1:4222?heartbeat_ms=5',
+  })
+  t.not(result.code, 0)
+  const output = result.stdout + result.stderr
+  t.match(output, /NATS_URL: heartbeat_ms must be an integer from 50 to 600000/)
+  t.notMatch(output, /\n\s+at /)
+})
+
+t.test('NATS_URL alone selects NATS: a node whose NATS does not answer refuses to start', async (t) => {
+  const port = await freePort()
+  const result = await runServer({ DATABASE_URL: 'sqlite::memory:', NATS_URL: `nats://127.0.0.1:${port}` })
+  t.not(result.code, 0)
+  const output = result.stdout + result.stderr
+  t.match(output, `NATS did not answer at nats://127.0.0.1:${port}`)
+  t.notMatch(output, /not supported/)
+  t.notMatch(output, /\n\s+at /)
 })

@@ -1,7 +1,7 @@
 import type { Presence } from '../realtime/presence.js'
 
 // The hub carries events from the code that committed a change to the sockets that must hear
-// of it. In-process by default; the multi-node mode puts a bus (Redis) behind the same interface.
+// of it. In-process by default; the multi-node mode puts a bus (Redis or NATS) behind the same interface.
 
 export type HubEvent =
   /** A frame for every open socket of these users. */

@@ -1,5 +1,5 @@
 /**
- * What this node tells the other nodes about presence (the Redis hub implements it; one node
+ * What this node tells the other nodes about presence (the bus hubs implement it; one node
  * alone needs none of it).
  */
 export interface PresenceBus {

@@ -1,8 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { createConnection, createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
+import { connect as connectNats } from 'nats'
 import { REDIS_URL } from './postgres.js'
 
 // Real nodes for the cluster tests: `src/server.ts` in child processes, on ephemeral ports,
@@ -60,6 +63,90 @@ export async function dropRedisPrefix(prefix: string): Promise<void> {
   }
 }
 
+/** The NATS the NATS cluster tests use; PARLEY_TEST_NATS_URL overrides it. */
+export const NATS_URL = process.env.PARLEY_TEST_NATS_URL || 'nats://127.0.0.1:4222'
+
+/** undefined when NATS answers; otherwise why the tests that need it are skipped. */
+export async function natsSkipReason(): Promise<string | undefined> {
+  const url = new URL(NATS_URL)
+  const server = `${url.hostname}:${url.port || 4222}`
+  try {
+    const nc = await connectNats({ servers: server, timeout: 2000, reconnect: false })
+    await nc.flush()
+    await nc.close()
+    return undefined
+  } catch {
+    return `NATS not reachable at ${server}`
+  }
+}
+
+/**
+ * A NATS URL with a cluster prefix of its own, so test runs never hear each other (core NATS
+ * keeps nothing, so there is nothing to clean up after).
+ */
+export function testNatsUrl(heartbeatMs = 200, base = NATS_URL): string {
+  const url = new URL(base)
+  url.searchParams.set('prefix', `t_${randomBytes(6).toString('hex')}`)
+  url.searchParams.set('heartbeat_ms', String(heartbeatMs))
+  return url.toString()
+}
+
+/** The NATS server binary, for tests that need a server of their own to stop and restart. */
+export const NATS_SERVER_BIN = process.env.PARLEY_TEST_NATS_SERVER || '/usr/sbin/nats-server'
+
+export const natsServerSkipReason = (): string | undefined =>
+  existsSync(NATS_SERVER_BIN) ? undefined : `no nats-server at ${NATS_SERVER_BIN}`
+
+/** A TCP port free right now on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject()))
+    })
+  })
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+export interface NatsServer {
+  url: string
+  /** SIGKILL: the bus vanishes under the nodes. */
+  kill(): Promise<void>
+}
+
+/** A private nats-server (no JetStream, nothing stored) on `port`, once it accepts connections. */
+export async function startNatsServer(port: number): Promise<NatsServer> {
+  const child = spawn(NATS_SERVER_BIN, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const deadline = Date.now() + 10_000
+  while (!(await accepts(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`nats-server did not start on port ${port}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await exited
+    },
+  }
+}
+
 export async function startNode(name: string, env: Record<string, string>): Promise<Node> {
   const { NODE_OPTIONS: _ignored, ...parentEnv } = process.env
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
@@ -114,5 +201,49 @@ export async function startNode(name: string, env: Record<string, string>): Prom
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
       return exited
     },
+  }
+}
+
+export interface Account {
+  id: number
+  token: string
+  auth: { authorization: string }
+}
+
+/** One HTTP call to a node, as `account` (or anonymous); the JSON body parsed. */
+export async function api(
+  node: Node,
+  account: Account | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: ReturnType<typeof JSON.parse> }> {
+  const response = await fetch(`${node.http}${path}`, {
+    method,
+    headers: {
+      ...(account ? account.auth : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await response.text()
+  return { status: response.status, body: text ? JSON.parse(text) : undefined }
+}
+
+let registered = 0
+
+/** A new account registered through `node`: `<name><n>`, logged in. */
+export async function register(node: Node, name: string): Promise<Account> {
+  const username = `${name}${++registered}`
+  const response = await api(node, undefined, 'POST', '/auth/register', {
+    username,
+    password: 'correct horse battery',
+  })
+  if (response.status !== 201)
+    throw new Error(`register: ${response.status} ${JSON.stringify(response.body)}`)
+  return {
+    id: response.body.user.id,
+    token: response.body.token,
+    auth: { authorization: `Bearer ${response.body.token}` },
   }
 }

@@ -1,0 +1,281 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect as connectNats } from 'nats'
+import t, { type Test } from 'tap'
+import { createNatsHub, type NatsHub } from '../src/hub/nats.js'
+import { Presence } from '../src/realtime/presence.js'
+import {
+  api,
+  freePort,
+  type NatsServer,
+  type Node,
+  natsServerSkipReason,
+  natsSkipReason,
+  register,
+  startNatsServer,
+  startNode,
+  testNatsUrl,
+} from './helpers/cluster.js'
+import { createTestSchema, postgresSkipReason } from './helpers/postgres.js'
+import { connect, type Frame } from './helpers/ws.js'
+
+// Two real nodes (src/server.ts in child processes) on one PostgreSQL database with NATS as the
+// bus (NATS_URL, no REDIS_URL): the essential cross-node checks of test/cluster.test.ts, and the
+// bus going away and coming back, on a nats-server of the test's own.
+
+const natsSkip = await natsSkipReason()
+const skip = (await postgresSkipReason()) ?? natsSkip
+if (skip) console.log(`# nats-cluster: skipped: ${skip}`)
+
+/** Presence heartbeat of the test clusters: a dead node's users go offline within ~4 of them. */
+const HEARTBEAT_MS = 200
+
+/** Two nodes on a fresh schema and NATS prefix; killed and cleaned up at teardown. */
+async function cluster(tap: Test, natsUrl: string): Promise<[Node, Node]> {
+  const schema = await createTestSchema()
+  const uploads = mkdtempSync(join(tmpdir(), 'parley-nats-cluster-'))
+  const nodes: Node[] = []
+  tap.teardown(async () => {
+    await Promise.all(nodes.map((node) => node.kill()))
+    await schema.drop()
+    rmSync(uploads, { recursive: true, force: true })
+  })
+  const env = { DATABASE_URL: schema.url, NATS_URL: natsUrl, UPLOAD_DIR: uploads }
+  // The first migrates; the other finds the schema current.
+  nodes.push(await startNode('node-a', env))
+  nodes.push(await startNode('node-b', env))
+  return [nodes[0], nodes[1]]
+}
+
+const messageId = (frame: Frame) => (frame.message as { id: number }).id
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const onlineIds = async (node: Node, account: Parameters<typeof api>[1]) =>
+  ((await api(node, account, 'GET', '/users/online')).body.users as Array<{ id: number }>).map((u) => u.id)
+
+/** Polls until `check` holds, for `ms` at most. */
+async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    if (await check()) return true
+    await sleep(50)
+  }
+  return check()
+}
+
+t.test('multi-node on NATS: PostgreSQL and NATS_URL, nodes in child processes', { skip }, async (t) => {
+  t.test(
+    'messages, presence, typing, status and logout cross nodes; a killed node’s users go offline',
+    async (t) => {
+      const [a, b] = await cluster(t, testNatsUrl(HEARTBEAT_MS))
+      t.ok(
+        a.log.some((line) => line.includes('event bus connected (NATS)')),
+        'the node runs on NATS',
+      )
+      const ann = await register(a, 'ann')
+      const bob = await register(b, 'bob')
+      const created = await api(a, ann, 'POST', '/conversations', { member_ids: [bob.id] })
+      t.equal(created.status, 201)
+      const id = created.body.conversation.id as number
+
+      // Presence: ann is online on a, bob on b; each node sees both.
+      const annSocket = await connect(a.ws, ann.token)
+      const bobSocket = await connect(b.ws, bob.token)
+      t.match(await annSocket.next((f) => f.type === 'presence' && f.user_id === bob.id), { online: true })
+      for (const node of [a, b]) {
+        t.same((await onlineIds(node, ann)).sort(), [ann.id, bob.id].sort(), `${node.name} sees both online`)
+      }
+      const seen = await bobSocket.request({ type: 'get_presence', user_ids: [ann.id] })
+      t.match(seen.presence, [{ user_id: ann.id, online: true }], 'b sees ann, online on a')
+
+      // Room events: status and typing.
+      await annSocket.request({ type: 'join', conversation_id: id })
+      await bobSocket.request({ type: 'join', conversation_id: id })
+      const status = await annSocket.next((f) => f.type === 'status' && f.user_id === bob.id)
+      t.match(status, { state: 'joined' }, 'a hears bob joined the room on b')
+      t.same((status.online_user_ids as number[]).sort(), [ann.id, bob.id].sort(), 'status counts both nodes')
+      bobSocket.send({ type: 'typing', conversation_id: id, is_typing: true })
+      t.match(await annSocket.next('typing'), { conversation_id: id, user_id: bob.id, is_typing: true })
+      annSocket.send({ type: 'typing', conversation_id: id, is_typing: true })
+      t.match(await bobSocket.next('typing'), { conversation_id: id, user_id: ann.id, is_typing: true })
+
+      // Messages both ways.
+      const ack = await annSocket.request({ type: 'send_message', conversation_id: id, content: 'hi from a' })
+      t.equal(messageId(await bobSocket.next('message')), messageId(ack), 'b hears a’s message')
+      const sent = await api(b, bob, 'POST', `/conversations/${id}/messages`, { content: 'hi from b' })
+      await annSocket.next((f) => f.type === 'message' && messageId(f) === sent.body.message.id)
+      t.pass('a hears b’s message')
+      await bobSocket.request({ type: 'mark_read', conversation_id: id, message_id: messageId(ack) })
+      t.match(await annSocket.next('read'), { user_id: bob.id, message_id: messageId(ack) })
+
+      // Logging out on a closes the session's socket on b.
+      const carl = await register(a, 'carl')
+      const carlSocket = await connect(b.ws, carl.token)
+      t.equal((await api(a, carl, 'POST', '/auth/logout')).status, 204)
+      t.equal(await carlSocket.whenClosed(), 4001, 'logout on a closed the socket on b')
+
+      // bob leaves the room: a hears the status.
+      await bobSocket.request({ type: 'leave', conversation_id: id })
+      t.match(
+        await annSocket.next((f) => f.type === 'status' && f.user_id === bob.id && f.state === 'left'),
+        { conversation_id: id },
+        'a hears bob left the room on b',
+      )
+
+      // a dies without a word: b announces ann offline once a's heartbeat is overdue.
+      const killedAt = Date.now()
+      await a.kill()
+      await bobSocket.next((f) => f.type === 'presence' && f.user_id === ann.id && f.online === false, 10_000)
+      const offlineAfter = Date.now() - killedAt
+      t.ok(offlineAfter < HEARTBEAT_MS * 8, `ann offline ${offlineAfter} ms after a was killed`)
+      t.same(await onlineIds(b, bob), [bob.id], 'b no longer counts ann online')
+      const after = await bobSocket.request({ type: 'get_presence', user_ids: [ann.id] })
+      t.match(after.presence, [{ user_id: ann.id, online: false }])
+      t.ok(
+        b.log.some((line) => line.includes('a node stopped or died')),
+        'b reaped a',
+      )
+      await bobSocket.close()
+    },
+  )
+
+  t.test(
+    'the bus goes away and comes back: sockets resume, nothing is lost; a graceful stop',
+    { skip: natsServerSkipReason() },
+    async (t) => {
+      // A nats-server of this test's own, to kill and restart under the nodes.
+      const port = await freePort()
+      let server: NatsServer | undefined = await startNatsServer(port)
+      t.teardown(() => server?.kill())
+      // A longer heartbeat: both nodes must find the bus again within one TTL of each other.
+      const [a, b] = await cluster(t, testNatsUrl(500, server.url))
+      const ann = await register(a, 'ann')
+      const bob = await register(b, 'bob')
+      const created = await api(a, ann, 'POST', '/conversations', { member_ids: [bob.id] })
+      const id = created.body.conversation.id as number
+      const annSocket = await connect(a.ws, ann.token)
+      const bobSocket = await connect(b.ws, bob.token)
+      await annSocket.request({ type: 'join', conversation_id: id })
+      await bobSocket.request({ type: 'join', conversation_id: id })
+      const first = await annSocket.request({ type: 'send_message', conversation_id: id, content: 'before' })
+      t.equal(messageId(await bobSocket.next('message')), messageId(first))
+
+      await server.kill()
+      server = undefined
+      const lost = (node: Node) => node.log.some((line) => line.includes('event bus (NATS) connection lost'))
+      t.ok(await eventually(async () => lost(a) && lost(b)), 'both nodes noticed the bus went away')
+
+      // Writes go on without the bus; the event cannot reach b now.
+      const during = await api(a, ann, 'POST', `/conversations/${id}/messages`, { content: 'during' })
+      t.equal(during.status, 201, 'a accepts a message while the bus is away')
+      t.equal((await api(b, bob, 'GET', '/healthz')).status, 200)
+
+      server = await startNatsServer(port)
+      t.equal(await annSocket.whenClosed(), 1012, 'a closes its sockets with 1012 once the bus is back')
+      t.equal(await bobSocket.whenClosed(), 1012, 'so does b')
+      for (const node of [a, b]) {
+        t.ok(
+          node.log.some((line) => line.includes('event bus (NATS) reconnected')),
+          `${node.name} reconnected`,
+        )
+      }
+
+      // bob resumes after the last message he saw: the one sent during the cut, once.
+      const bobAgain = await connect(b.ws, bob.token)
+      const resumed = await bobAgain.request({ type: 'join', conversation_id: id, after: messageId(first) })
+      t.same(
+        (resumed.messages as Array<{ id: number }>).map((m) => m.id),
+        [during.body.message.id],
+        'the resume brings what was sent during the cut, nothing twice',
+      )
+      const annAgain = await connect(a.ws, ann.token)
+      await annAgain.request({ type: 'join', conversation_id: id })
+      const next = await annAgain.request({ type: 'send_message', conversation_id: id, content: 'after' })
+      t.equal(messageId(await bobAgain.next('message')), messageId(next), 'events cross nodes again')
+      t.ok(
+        await eventually(
+          async () => (await onlineIds(a, ann)).sort().join() === [ann.id, bob.id].sort().join(),
+        ),
+        'a sees bob online on b again',
+      )
+
+      // A graceful stop: b's users are announced offline at once, a serves on.
+      const stopping = b.stop()
+      t.equal(await bobAgain.whenClosed(), 1001, 'b says it is going away')
+      t.equal(await stopping, 0, 'b exits 0')
+      t.match(
+        await annAgain.next((f) => f.type === 'presence' && f.user_id === bob.id, 5000),
+        { online: false },
+        'ann hears bob went offline',
+      )
+      t.same(await onlineIds(a, ann), [ann.id])
+      await annAgain.close()
+    },
+  )
+})
+
+t.test(
+  'NATS hubs in one process: presence between nodes, one reaper per lost node',
+  { skip: natsSkip },
+  async (t) => {
+    const url = testNatsUrl(100)
+    const prefix = new URL(url).searchParams.get('prefix')
+    const log = { info() {}, warn() {}, error() {} }
+    const hubs: NatsHub[] = []
+    t.teardown(() => Promise.all(hubs.map((hub) => hub.close())))
+    const reaped: Array<{ node: string; users: number[] }> = []
+    const join = async (heartbeatMs?: number) => {
+      const hub = await createNatsHub({ url, log, heartbeatMs })
+      hubs.push(hub)
+      const presence = new Presence()
+      presence.onNodeLost = (users) => reaped.push({ node: hub.nodeId, users })
+      await hub.attachPresence(presence)
+      return presence
+    }
+    const presences = [await join(), await join(), await join()]
+    const everywhere = (userId: number, online: boolean) =>
+      eventually(async () => presences.every((p) => p.isOnline(userId) === online), 3000)
+
+    presences[0].connected(7)
+    t.ok(await everywhere(7, true), 'a user on one node is online on every node')
+    presences[0].disconnected(7)
+    t.ok(await everywhere(7, false), 'and offline everywhere when their last socket closes')
+
+    // A node that beats a few times, then falls silent (killed): exactly one node reaps it.
+    const nc = await connectNats({ servers: new URL(url).host })
+    t.teardown(() => nc.close())
+    const say = (node: string, p: object) =>
+      nc.publish(`${prefix}.presence`, new TextEncoder().encode(JSON.stringify({ n: node, p })))
+    say('silent', { kind: 'heartbeat', users: [42] })
+    t.ok(await everywhere(42, true), 'a heartbeat makes its users online everywhere')
+    const silentAt = Date.now()
+    t.ok(await everywhere(42, false), 'the silent node’s users go offline everywhere')
+    t.ok(Date.now() - silentAt < 100 * 8, `within ${Date.now() - silentAt} ms`)
+    await sleep(500)
+    const lowest = [...hubs].map((hub) => hub.nodeId).sort()[0]
+    t.same(reaped, [{ node: lowest, users: [42] }], 'reaped once, by the node with the lowest id')
+
+    // A node that stops gracefully with a user still on it: reaped at once, once.
+    reaped.length = 0
+    say('stopping', { kind: 'heartbeat', users: [43] })
+    t.ok(await everywhere(43, true), 'its users are online everywhere')
+    say('stopping', { kind: 'node_stopping', users: [43] })
+    t.ok(await everywhere(43, false), 'a stopping node’s users go offline at once')
+    await sleep(500)
+    t.same(reaped, [{ node: lowest, users: [43] }], 'reaped once')
+
+    // A node that joins learns the others' users at once, not a heartbeat (here a minute) later.
+    const slowUrl = testNatsUrl(60_000)
+    const first = await createNatsHub({ url: slowUrl, log })
+    hubs.push(first)
+    const firstPresence = new Presence()
+    await first.attachPresence(firstPresence)
+    firstPresence.connected(8)
+    const second = await createNatsHub({ url: slowUrl, log })
+    hubs.push(second)
+    const secondPresence = new Presence()
+    await second.attachPresence(secondPresence)
+    t.ok(secondPresence.isOnline(8), 'a new node sees the others’ users as soon as it is attached')
+    t.same(secondPresence.onlineUserIds(), [8])
+  },
+)
