@@ -75,6 +75,14 @@ t.test('multi-node: PostgreSQL and Redis, nodes in child processes', { skip }, a
 
     bobSocket.send({ type: 'typing', conversation_id: id, is_typing: true })
     t.match(await annSocket.next('typing'), { conversation_id: id, user_id: bob.id, is_typing: true })
+    const annLate = await connect(a.ws, ann.token)
+    await annLate.request({ type: 'join', conversation_id: id })
+    t.match(
+      await annLate.next('typing'),
+      { conversation_id: id, user_id: bob.id, is_typing: true },
+      'a socket that joins later on a is told that bob, on b, is typing',
+    )
+    await annLate.close()
 
     const ack = await annSocket.request({ type: 'send_message', conversation_id: id, content: 'hi from a' })
     const heard = await bobSocket.next('message')

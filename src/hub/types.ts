@@ -7,7 +7,14 @@ export type HubEvent =
   /** A frame for every open socket of these users. */
   | { kind: 'users'; userIds: number[]; frame: string }
   /** A frame for the sockets that joined this conversation (status, typing), except one. */
-  | { kind: 'room'; conversationId: number; frame: string; exceptSocketId?: string }
+  | {
+      kind: 'room'
+      conversationId: number
+      frame: string
+      exceptSocketId?: string
+      /** A typing change: every node records it, so a socket joining later on any node is told. */
+      typing?: { userId: number; isTyping: boolean }
+    }
   /** Close these sessions' sockets (logout, password change). */
   | { kind: 'close_sessions'; sessionIds: number[]; code: number; reason: string }
   /** Close every socket of these users (account deleted). */

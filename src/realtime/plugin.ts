@@ -145,7 +145,12 @@ export async function realtimeRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
   const connections = new Connections(ctx.metrics)
   const typing = new Typing()
   app.decorate('connections', connections)
-  const unsubscribe = ctx.hub.subscribe((event) => connections.deliver(event))
+  const unsubscribe = ctx.hub.subscribe((event) => {
+    if (event.kind === 'room' && event.typing) {
+      typing.record(event.conversationId, event.typing.userId, event.typing.isTyping)
+    }
+    connections.deliver(event)
+  })
   watchClusterPresence(ctx, app.log)
   // Multi-node: events published while this node was cut off from the bus never reached it.
   // Its sockets close with 1012 (service restart) and clients resume from their cursors.
@@ -317,6 +322,7 @@ function openConnection(
       ctx.hub.publish({
         kind: 'room',
         conversationId,
+        typing: { userId: connection.userId, isTyping: false },
         frame: frame('typing', {
           conversation_id: conversationId,
           user_id: connection.userId,

@@ -113,6 +113,7 @@ export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]>
       kind: 'room',
       conversationId: msg.conversation_id,
       exceptSocketId: connection.id,
+      typing: { userId: connection.userId, isTyping: msg.is_typing },
       frame: frame('typing', {
         conversation_id: msg.conversation_id,
         user_id: connection.userId,

@@ -27,6 +27,19 @@ export class Typing {
     return false
   }
 
+  /** Records a change heard from the hub (this node's or another's), without throttling. */
+  record(conversationId: number, userId: number, isTyping: boolean, now = Date.now()): void {
+    const room = this.state.get(conversationId) ?? new Map<number, { since: number; expires: number }>()
+    if (isTyping) {
+      const since = room.get(userId)?.since ?? now
+      room.set(userId, { since, expires: Math.max(room.get(userId)?.expires ?? 0, now + TYPING_TTL_MS) })
+      this.state.set(conversationId, room)
+      return
+    }
+    room.delete(userId)
+    if (room.size === 0) this.state.delete(conversationId)
+  }
+
   typingIn(conversationId: number, now = Date.now()): number[] {
     const room = this.state.get(conversationId)
     if (!room) return []
