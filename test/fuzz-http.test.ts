@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import t from 'tap'
 import { createSession } from '../src/auth/sessions.js'
 import { buildTestApp, register } from './helpers/app.js'
+import { jsonish as jsonishOf, nastyValues } from './helpers/nasty.js'
 
 // Property-based fuzzing of every HTTP route (app.inject: no sockets, fast): random and mutated
 // params, query strings and bodies, with and without a session. Never a 5xx; every 4xx has the
@@ -61,64 +62,10 @@ const ROUTES: Array<[string, string]> = [
 /** Routes that hash a password when the body passes its schema: run less often (argon2 is slow on purpose). */
 const HASHING = new Set(['/auth/register', '/auth/login', '/auth/password', '/auth/user'])
 
-// Values that break naive code: wrong types, huge and odd numbers, prototype keys, long strings.
-const nasty = fc.oneof(
-  fc.constantFrom(
-    0,
-    -1,
-    1,
-    2,
-    3,
-    1.5,
-    -0,
-    2 ** 31,
-    2 ** 53,
-    2 ** 53 + 2,
-    1e308,
-    -1e308,
-    Number.MAX_SAFE_INTEGER,
-    '',
-    ' ',
-    '1',
-    '0x10',
-    '1e400',
-    'NaN',
-    'Infinity',
-    '__proto__',
-    'constructor',
-    'prototype',
-    '../../etc/passwd',
-    '\u0000',
-    '\ud800',
-    '%00',
-    "' OR 1=1 --",
-    null,
-    true,
-    false,
-    [],
-    {},
-  ),
-  fc.integer(),
-  fc.double(),
-  fc.string({ maxLength: 40 }),
-  fc.string({ unit: 'grapheme', maxLength: 20 }),
-  fc.string({ minLength: 4000, maxLength: 5000 }),
-)
+// Values that break naive code (test/helpers/nasty.ts), and bodies over the content limit.
+const nasty = nastyValues(fc.string({ minLength: 4000, maxLength: 5000 }))
 
-const jsonish: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small' },
-    nasty,
-    fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(
-      fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor')),
-      tie('value'),
-      {
-        maxKeys: 4,
-      },
-    ),
-  ),
-})).value
+const jsonish = jsonishOf(nasty, ['__proto__', 'constructor'])
 
 /** Field names the routes know, so mutations land near the schema rather than far from it. */
 const FIELDS = [

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { register, startTestServer } from './helpers/app.js'
+import { jsonish as jsonishOf, nastyValues } from './helpers/nasty.js'
 import { connect, type Frame } from './helpers/ws.js'
 
 // Property-based fuzzing of the WebSocket protocol over a real socket: random and mutated frames
@@ -43,50 +44,13 @@ const FIELDS = [
 /** What a bad frame may be answered with: a client error, never a server one. */
 const CLIENT_CODES = new Set(['BAD_REQUEST', 'NOT_FOUND', 'FORBIDDEN', 'CURSOR_EXPIRED'])
 
-const nasty = fc.oneof(
-  fc.constantFrom(
-    0,
-    -1,
-    1,
-    2,
-    1.5,
-    -0,
-    2 ** 31,
-    2 ** 53,
-    2 ** 53 + 2,
-    1e308,
-    -1e308,
-    '',
-    ' ',
-    '1',
-    '__proto__',
-    'constructor',
-    '\u0000',
-    '\ud800',
-    null,
-    true,
-    false,
-    [],
-    {},
-  ),
-  fc.integer(),
-  fc.double(),
-  fc.string({ maxLength: 30 }),
-  fc.string({ unit: 'grapheme', maxLength: 20 }),
+// Values that break naive code (test/helpers/nasty.ts), frames near and over the size limits.
+const nasty = nastyValues(
   fc.integer({ min: 3990, max: 60_000 }).map((n) => 'z'.repeat(n)),
   fc.array(fc.integer({ min: -2, max: 5 }), { maxLength: 600 }),
 )
 
-const jsonish: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small' },
-    nasty,
-    fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom(...FIELDS)), tie('value'), {
-      maxKeys: 4,
-    }),
-  ),
-})).value
+const jsonish = jsonishOf(nasty, ['__proto__', 'constructor', ...FIELDS], 10)
 
 const SHAPES: Record<string, string[]> = {
   join: ['conversation_id'],
