@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs'
 
 // Top self-time (and inclusive-time) entries of a V8 .cpuprofile (from `npm run bench -- --profile-server`):
-//   npx tsx bench/profile-summary.ts <file.cpuprofile> [count] [--last S] [--inclusive]
-// --last S keeps only the last S seconds of the profile (the measured step, not the setup before it).
+//   npx tsx bench/profile-summary.ts <file.cpuprofile> [count] [--last S] [--drop-last S] [--inclusive]
+// --last S keeps only the last S seconds of the profile (the measured step, not the setup before it);
+// --drop-last S then leaves out the final S seconds (a later step: history mode runs three cases).
 
 interface Node {
   id: number
@@ -25,9 +26,12 @@ const flag = (name: string) => {
 const inclusive = args.includes('--inclusive')
 if (inclusive) args.splice(args.indexOf('--inclusive'), 1)
 const lastSeconds = Number(flag('--last') ?? Number.POSITIVE_INFINITY)
+const dropLastSeconds = Number(flag('--drop-last') ?? 0)
 const [file, countArg] = args
 if (!file) {
-  console.error('usage: tsx bench/profile-summary.ts <file.cpuprofile> [count] [--last S] [--inclusive]')
+  console.error(
+    'usage: tsx bench/profile-summary.ts <file.cpuprofile> [count] [--last S] [--drop-last S] [--inclusive]',
+  )
   process.exit(1)
 }
 const count = Number(countArg ?? 25)
@@ -51,11 +55,12 @@ for (const dt of profile.timeDeltas) {
   times.push(clock)
 }
 const from = clock - lastSeconds * 1e6
+const to = clock - dropLastSeconds * 1e6
 
 const totals = new Map<string, number>()
 let total = 0
 for (let i = 0; i < profile.samples.length; i++) {
-  if (times[i] < from) continue
+  if (times[i] < from || times[i] > to) continue
   const dt = profile.timeDeltas[i] ?? 0
   let node = byId.get(profile.samples[i])
   if (!node) continue

@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { authRoutes } from './auth/routes.js'
+import { SessionCache } from './auth/session-cache.js'
 import { ErrorResponse, User } from './common-schemas.js'
 import type { Config } from './config.js'
 import type { AppContext } from './context.js'
@@ -179,6 +180,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     writes,
     metrics,
     members: new MemberCache(database.db, hub),
+    sessions: new SessionCache(database.db, config, hub),
     messages: database.sqlitePath
       ? workerMessageStore(database.sqlitePath, SQLITE_BUSY_TIMEOUT_MS, observeCommit)
       : database.sqlite
@@ -192,6 +194,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     await ctx.messages.close()
     await ctx.writes.drain()
     ctx.members.close()
+    ctx.sessions.close()
     await ctx.hub.close()
     await database.close()
   })

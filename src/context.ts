@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import type { SessionCache } from './auth/session-cache.js'
 import type { Config } from './config.js'
 import type { MemberCache } from './conversations/member-cache.js'
 import type { MessageStore } from './conversations/message-store.js'
@@ -21,6 +22,8 @@ export interface AppContext {
   metrics: Metrics
   /** Member ids per conversation, cached for the hot path. */
   members: MemberCache
+  /** Sessions by token hash, cached for the guard of HTTP routes; ended sessions drop at once. */
+  sessions: SessionCache
   /** Where new messages are appended (SQLite has its own fast path). */
   messages: MessageStore
 }

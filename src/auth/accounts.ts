@@ -77,6 +77,7 @@ export async function changePassword(
   const passwordHash = await hashPassword(next)
   await ctx.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', user.id).execute()
   const ended = await deleteUserSessions(ctx.db, user.id, sessionId)
+  ctx.sessions.dropUsers([user.id])
   if (ended.length > 0) {
     ctx.hub.publish({ kind: 'close_sessions', sessionIds: ended, code: 4001, reason: 'password changed' })
   }
@@ -140,6 +141,7 @@ export async function deleteAccount(ctx: AppContext, userId: number): Promise<vo
           .execute()
     }
   })
+  ctx.sessions.dropUsers([userId])
   for (const row of memberships) ctx.members.changed(Number(row.conversation_id))
   ctx.hub.publish({ kind: 'close_users', userIds: [userId], code: 4001, reason: 'account deleted' })
 }

@@ -50,6 +50,10 @@ export function isOriginAllowed(ctx: AppContext, request: FastifyRequest): boole
   }
 }
 
+/**
+ * The caller of a request, looked up afresh: for WebSocket upgrades (`allowQuery`: `?token=`)
+ * and the routes that show or check the user's own mutable fields.
+ */
 export async function resolveAuth(
   ctx: AppContext,
   request: FastifyRequest,
@@ -57,18 +61,40 @@ export async function resolveAuth(
 ): Promise<Auth | null> {
   const found = findToken(request, allowQuery)
   if (!found) return null
-  const result = await findSession(ctx.db, ctx.config, found.token)
+  return authFrom(ctx, request, found, await findSession(ctx.db, ctx.config, found.token))
+}
+
+/**
+ * The caller through the session cache. Its `user` may be a few seconds old: id and role never
+ * change, but display_name, last_seen_at and password_hash may (routes that need them use `fresh`).
+ */
+async function resolveCachedAuth(ctx: AppContext, request: FastifyRequest): Promise<Auth | null> {
+  const found = findToken(request, false)
+  if (!found) return null
+  return authFrom(ctx, request, found, await ctx.sessions.find(found.token))
+}
+
+function authFrom(
+  ctx: AppContext,
+  request: FastifyRequest,
+  found: { token: string; via: Auth['via'] },
+  result: { session: Session; user: UserRow } | undefined,
+): Auth | null {
   if (!result) return null
   if (found.via === 'cookie' && !isOriginAllowed(ctx, request)) {
     throw forbidden(`Origin ${request.headers.origin} is not allowed`, 'ORIGIN_NOT_ALLOWED')
   }
-  return { ...result, token: found.token, via: found.via }
+  return { user: result.user, session: result.session, token: found.token, via: found.via }
 }
 
-/** preHandler for routes that need a logged-in user. */
-export function requireUser(ctx: AppContext) {
+/**
+ * preHandler for routes that need a logged-in user; `fresh` skips the session cache, for the
+ * routes that show the user's profile or check their password.
+ */
+export function requireUser(ctx: AppContext, options: { fresh?: boolean } = {}) {
+  const resolve = options.fresh ? resolveAuth : resolveCachedAuth
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    request.auth = await resolveAuth(ctx, request)
+    request.auth = await resolve(ctx, request)
     if (!request.auth) throw unauthorized()
   }
 }

@@ -11,6 +11,8 @@ import { createSession, deleteSession } from './sessions.js'
 export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()
   const guard = requireUser(ctx)
+  // These show the profile or check the password: never a cached copy of the user.
+  const freshGuard = requireUser(ctx, { fresh: true })
   const rateLimit = { max: ctx.config.authRateLimit, timeWindow: '1 minute' }
   const view = (row: Parameters<typeof toUserView>[0]) => toUserView(row, (id) => ctx.presence.isOnline(id))
 
@@ -71,6 +73,7 @@ export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     async (request, reply) => {
       const { session } = authOf(request)
       await deleteSession(ctx.db, session.id)
+      ctx.sessions.dropSessions([session.id])
       ctx.hub.publish({ kind: 'close_sessions', sessionIds: [session.id], code: 4001, reason: 'logged out' })
       reply.clearCookie(SESSION_COOKIE, { path: '/' })
       return reply.status(204).send(null)
@@ -80,7 +83,7 @@ export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   routes.get(
     '/auth/check',
     {
-      preHandler: guard,
+      preHandler: freshGuard,
       schema: { tags: ['auth'], summary: 'Who am I', response: { 200: UserEnvelope, ...errors(401) } },
     },
     async (request) => ({ user: view(authOf(request).user) }),
@@ -89,7 +92,7 @@ export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   routes.post(
     '/auth/password',
     {
-      preHandler: guard,
+      preHandler: freshGuard,
       config: { rateLimit },
       schema: {
         tags: ['auth'],
@@ -108,7 +111,7 @@ export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   routes.delete(
     '/auth/user',
     {
-      preHandler: guard,
+      preHandler: freshGuard,
       config: { rateLimit },
       schema: {
         tags: ['auth'],

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Config } from '../config.js'
-import { nowIso } from '../context.js'
 import type { Database, UserRow } from '../db/types.js'
 
 // A session token is 256 random bits; the database keeps only its SHA-256, so a leaked
@@ -40,36 +39,71 @@ export async function createSession(
   return { token, session: { id: Number(row.id), userId } }
 }
 
+/** A live session as read from the database, with the times that decide how long it stays live. */
+export interface SessionLookup {
+  session: Session
+  user: UserRow
+  lastUsedMs: number
+  expiresMs: number
+}
+
+/** Tokens are 43 characters; anything far off is refused before hashing or a lookup. */
+export const plausibleToken = (token: string): boolean => token.length >= 16 && token.length <= 128
+
+/**
+ * What a session's times mean at `now`: over (idle too long or past its lifetime), due for a
+ * last_used_at write, or live as it is. Shared by the database lookup and the session cache.
+ */
+export function sessionState(
+  lastUsedMs: number,
+  expiresMs: number,
+  now: number,
+  config: Pick<Config, 'sessionIdleSeconds'>,
+): 'over' | 'touch' | 'live' {
+  if (expiresMs <= now || lastUsedMs + config.sessionIdleSeconds * 1000 <= now) return 'over'
+  return now - lastUsedMs > TOUCH_INTERVAL_MS ? 'touch' : 'live'
+}
+
 /** The live session for a token and its user, or undefined (unknown, expired, idle too long). */
 export async function findSession(
   db: Kysely<Database>,
   config: Config,
   token: string,
 ): Promise<{ session: Session; user: UserRow } | undefined> {
-  if (token.length < 16 || token.length > 128) return undefined
+  if (!plausibleToken(token)) return undefined
+  const found = await lookupSession(db, config, hashToken(token))
+  return found && { session: found.session, user: found.user }
+}
+
+/** findSession by the token's hash: ends a session found over, writes last_used_at when due. */
+export async function lookupSession(
+  db: Kysely<Database>,
+  config: Config,
+  tokenHash: string,
+): Promise<SessionLookup | undefined> {
   const row = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .selectAll('users')
     .select(['sessions.id as session_id', 'sessions.last_used_at', 'sessions.expires_at'])
-    .where('sessions.token_hash', '=', hashToken(token))
+    .where('sessions.token_hash', '=', tokenHash)
     .executeTakeFirst()
   if (!row || row.deleted_at !== null) return undefined
   const now = Date.now()
-  const lastUsed = Date.parse(row.last_used_at)
-  if (Date.parse(row.expires_at) <= now || lastUsed + config.sessionIdleSeconds * 1000 <= now) {
+  let lastUsedMs = Date.parse(row.last_used_at)
+  const expiresMs = Date.parse(row.expires_at)
+  const state = sessionState(lastUsedMs, expiresMs, now, config)
+  if (state === 'over') {
     await db.deleteFrom('sessions').where('id', '=', row.session_id).execute()
     return undefined
   }
-  if (now - lastUsed > TOUCH_INTERVAL_MS) {
-    await db
-      .updateTable('sessions')
-      .set({ last_used_at: nowIso() })
-      .where('id', '=', row.session_id)
-      .execute()
+  if (state === 'touch') {
+    const touched = new Date(now).toISOString()
+    await db.updateTable('sessions').set({ last_used_at: touched }).where('id', '=', row.session_id).execute()
+    lastUsedMs = now
   }
   const { session_id, last_used_at, expires_at, ...user } = row
-  return { session: { id: Number(session_id), userId: Number(user.id) }, user }
+  return { session: { id: Number(session_id), userId: Number(user.id) }, user, lastUsedMs, expiresMs }
 }
 
 export async function deleteSession(db: Kysely<Database>, sessionId: number): Promise<void> {

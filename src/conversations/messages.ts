@@ -243,6 +243,25 @@ export async function history(
   return { messages: await messageViews(db, rows.slice(0, limit).reverse()), has_more: rows.length > limit }
 }
 
+/**
+ * The history page, and the change number it is exact for when nothing changed in the
+ * conversation while it was read: `seen` was read before the page, and is read again after it.
+ */
+export async function historyAt(
+  db: Kysely<Database>,
+  conversationId: number,
+  page: { before?: number; after?: number; limit?: number },
+  seen: number,
+): Promise<{ page: HistoryPage; version: number | undefined }> {
+  const result = await history(db, conversationId, page)
+  const now = await db
+    .selectFrom('conversations')
+    .select('change_seq')
+    .where('id', '=', conversationId)
+    .executeTakeFirst()
+  return { page: result, version: now && Number(now.change_seq) === seen ? seen : undefined }
+}
+
 export interface ChangesPage extends HistoryPage {
   cursor: number
 }

@@ -1,19 +1,21 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import { authOf, requireUser } from '../auth/authenticate.js'
 import { errors, NoContent, UserList } from '../common-schemas.js'
 import type { AppContext } from '../context.js'
 import { searchUsers } from '../users/queries.js'
 import { toUserView } from '../users/view.js'
+import { HistoryCache, historyKey } from './history-cache.js'
 import {
   addGroupMember,
   conversationFor,
   createConversation,
   listConversations,
+  memberChangeSeq,
   removeGroupMember,
   requireMembership,
 } from './membership.js'
-import { changes, deleteMessage, editMessage, history, markRead, sendMessage } from './messages.js'
+import { changes, deleteMessage, editMessage, historyAt, markRead, sendMessage } from './messages.js'
 import {
   AddMemberBody,
   ChangesPage,
@@ -33,10 +35,16 @@ import {
   UserSearchQuery,
 } from './schemas.js'
 
+/** Sends JSON serialized already, with the content type Fastify gives the JSON it serializes. */
+function sendJson(reply: FastifyReply, body: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(body)
+}
+
 export async function conversationRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('preHandler', requireUser(ctx))
   const tags = ['conversations']
+  const historyPages = new HistoryCache()
 
   routes.get(
     '/conversations/users',
@@ -148,9 +156,18 @@ export async function conversationRoutes(app: FastifyInstance, { ctx }: { ctx: A
         response: { 200: MessagePage, ...errors(400, 401, 404) },
       },
     },
-    async (request) => {
-      await requireMembership(ctx, request.params.id, authOf(request).user.id)
-      return history(ctx.db, request.params.id, request.query)
+    async (request, reply) => {
+      const conversationId = request.params.id
+      const changeSeq = await memberChangeSeq(ctx, conversationId, authOf(request).user.id)
+      const key = historyKey(conversationId, request.query)
+      let body = historyPages.get(key, changeSeq)
+      if (body === undefined) {
+        const read = await historyAt(ctx.db, conversationId, request.query, changeSeq)
+        // The route's own serializer (fast-json-stringify, a string): the bytes returning the page would send.
+        body = reply.serialize(read.page) as string
+        if (read.version !== undefined) historyPages.set(key, read.version, body)
+      }
+      return sendJson(reply, body)
     },
   )
 

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { type Config, testConfig } from '../../src/config.js'
+import { createMemoryHub } from '../../src/hub/memory.js'
 import { createTestSchema, usePostgres } from './postgres.js'
 
 export interface TestContext {
@@ -39,6 +40,27 @@ export async function buildTestApp(
     rmSync(dir, { recursive: true, force: true })
   })
   return app
+}
+
+/**
+ * Two apps on one SQLite file and one in-process hub: two nodes as far as the database and the
+ * hub's events go (the multi-node mode proper runs in child processes; see cluster.ts).
+ */
+export async function buildTwoNodes(t: TestContext): Promise<[FastifyInstance, FastifyInstance]> {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-test-'))
+  const hub = createMemoryHub()
+  const config = testConfig({
+    databaseUrl: `sqlite:${join(dir, 'parley.db')}`,
+    uploadDir: join(dir, 'uploads'),
+  })
+  const a = await buildApp({ config, hub })
+  const b = await buildApp({ config, hub })
+  t.teardown(async () => {
+    await b.close()
+    await a.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return [a, b]
 }
 
 /** The app listening on an ephemeral port; returns its base URLs. */

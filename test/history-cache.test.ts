@@ -1,0 +1,153 @@
+import type { FastifyInstance } from 'fastify'
+import t from 'tap'
+import { historyAt } from '../src/conversations/messages.js'
+import { type Account, buildTestApp, buildTwoNodes, register } from './helpers/app.js'
+
+// History pages are kept as the JSON sent, each for one change number of its conversation: every
+// change to what the page shows must be seen at once, and only members ever get a page.
+
+// biome-ignore lint/suspicious/noExplicitAny: test payloads
+type Json = Record<string, any>
+
+async function api(app: FastifyInstance, who: Account, method: string, url: string, payload?: object) {
+  const response = await app.inject({ method: method as 'GET', url, headers: who.auth, payload })
+  return { status: response.statusCode, body: (response.body ? response.json() : {}) as Json }
+}
+
+async function page(app: FastifyInstance, who: Account, conversationId: number, query = '') {
+  const response = await app.inject({
+    url: `/conversations/${conversationId}/messages${query}`,
+    headers: who.auth,
+  })
+  return { status: response.statusCode, type: response.headers['content-type'], text: response.body }
+}
+
+const contents = (text: string) => (JSON.parse(text).messages as Json[]).map((m) => m.content)
+
+/** A hand-built multipart upload of one small text file. */
+async function uploadFile(app: FastifyInstance, who: Account, projectId: number) {
+  const boundary = '----parley-history-cache'
+  const payload =
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="notes.txt"\r\n` +
+    `Content-Type: text/plain\r\n\r\nsome notes\r\n--${boundary}--\r\n`
+  const response = await app.inject({
+    method: 'POST',
+    url: `/projects/${projectId}/files`,
+    payload,
+    headers: { ...who.auth, 'content-type': `multipart/form-data; boundary=${boundary}` },
+  })
+  if (response.statusCode !== 201) throw new Error(`upload: ${response.statusCode} ${response.body}`)
+  return response.json().file as Json
+}
+
+t.test('a kept page follows every change at once: sent, edited, deleted, attachment removed', async (t) => {
+  const app = await buildTestApp(t)
+  const [owner, member] = [await register(app, 'owner'), await register(app, 'member')]
+  const project = (await api(app, owner, 'POST', '/projects', { name: 'Apollo', member_ids: [member.id] }))
+    .body.project
+  const conversationId = project.conversation_id
+  const ids: number[] = []
+  for (const content of ['one', 'two', 'three']) {
+    ids.push(
+      (await api(app, owner, 'POST', `/conversations/${conversationId}/messages`, { content })).body.message
+        .id,
+    )
+  }
+
+  const first = await page(app, member, conversationId)
+  t.equal(first.status, 200)
+  t.equal(first.type, 'application/json; charset=utf-8')
+  t.same(contents(first.text), ['one', 'two', 'three'])
+  const again = await page(app, owner, conversationId)
+  t.same(again, first, 'the same bytes and type, for every member')
+
+  await api(app, member, 'POST', `/conversations/${conversationId}/messages`, { content: 'four' })
+  t.same(contents((await page(app, owner, conversationId)).text), ['one', 'two', 'three', 'four'], 'sent')
+
+  await api(app, owner, 'PATCH', `/conversations/${conversationId}/messages/${ids[1]}`, { content: 'TWO' })
+  const edited = JSON.parse((await page(app, owner, conversationId)).text).messages[1]
+  t.equal(edited.content, 'TWO', 'edited')
+  t.type(edited.edited_at, 'string')
+
+  t.equal(
+    (await api(app, owner, 'DELETE', `/conversations/${conversationId}/messages/${ids[2]}`)).status,
+    204,
+  )
+  t.same(contents((await page(app, owner, conversationId)).text), ['one', 'TWO', 'four'], 'deleted')
+
+  const file = await uploadFile(app, owner, project.id)
+  const before = `?before=${Number.MAX_SAFE_INTEGER}&limit=2`
+  const withFile = JSON.parse((await page(app, member, conversationId, before)).text)
+  t.equal(withFile.messages[1].attachments[0].id, file.id, 'the attachment is there')
+  t.equal((await api(app, owner, 'DELETE', `/projects/${project.id}/files/${file.id}`)).status, 204)
+  const without = JSON.parse((await page(app, member, conversationId, before)).text)
+  t.same(without.messages[1].attachments, [], 'attachment removed')
+  t.equal(without.has_more, true)
+
+  const older = JSON.parse((await page(app, member, conversationId, `?before=${ids[1]}`)).text)
+  t.same(
+    older,
+    { messages: [JSON.parse(first.text).messages[0]], has_more: false },
+    'other pages are their own',
+  )
+  const caughtUp = JSON.parse((await page(app, member, conversationId, `?after=${ids[0]}&limit=1`)).text)
+  t.same(
+    caughtUp.messages.map((m: Json) => m.content),
+    ['TWO'],
+  )
+  t.equal(caughtUp.has_more, true)
+})
+
+t.test('a kept page goes only to members: not to outsiders, not to one who left', async (t) => {
+  const app = await buildTestApp(t)
+  const [ann, bob, eve] = [await register(app, 'ann'), await register(app, 'bob'), await register(app, 'eve')]
+  const group = (await api(app, ann, 'POST', '/conversations', { member_ids: [bob.id], title: 'g' })).body
+    .conversation
+  await api(app, ann, 'POST', `/conversations/${group.id}/messages`, { content: 'secret' })
+  t.equal((await page(app, ann, group.id)).status, 200)
+  t.equal((await page(app, bob, group.id)).status, 200)
+  const outsider = await page(app, eve, group.id)
+  t.equal(outsider.status, 404)
+  t.notMatch(outsider.text, /secret/)
+  t.equal((await api(app, bob, 'DELETE', `/conversations/${group.id}/members/${bob.id}`)).status, 204)
+  t.equal((await page(app, bob, group.id)).status, 404, 'left')
+
+  const other = (await api(app, ann, 'POST', '/conversations', { member_ids: [eve.id], title: 'h' })).body
+    .conversation
+  t.same(contents((await page(app, ann, other.id)).text), [], 'another conversation, another page')
+})
+
+t.test('two nodes: a change made on one is in the history the other serves at once', async (t) => {
+  const [a, b] = await buildTwoNodes(t)
+  const [ann, bob] = [await register(a, 'ann'), await register(a, 'bob')]
+  const direct = (await api(a, ann, 'POST', '/conversations', { member_ids: [bob.id] })).body.conversation
+  const sent = await api(a, ann, 'POST', `/conversations/${direct.id}/messages`, { content: 'hello' })
+  t.same(contents((await page(b, bob, direct.id)).text), ['hello'])
+  t.same(contents((await page(b, bob, direct.id)).text), ['hello'])
+  await api(a, ann, 'PATCH', `/conversations/${direct.id}/messages/${sent.body.message.id}`, {
+    content: 'hi',
+  })
+  t.same(contents((await page(b, bob, direct.id)).text), ['hi'], 'edited on the other node')
+  await api(a, ann, 'POST', `/conversations/${direct.id}/messages`, { content: 'again' })
+  t.same(contents((await page(b, bob, direct.id)).text), ['hi', 'again'], 'sent on the other node')
+})
+
+t.test('historyAt: a page is exact for a change number only when nothing changed meanwhile', async (t) => {
+  const app = await buildTestApp(t)
+  const [ann, bob] = [await register(app, 'ann'), await register(app, 'bob')]
+  const direct = (await api(app, ann, 'POST', '/conversations', { member_ids: [bob.id] })).body.conversation
+  await api(app, ann, 'POST', `/conversations/${direct.id}/messages`, { content: 'hello' })
+  const row = await app.ctx.db
+    .selectFrom('conversations')
+    .select('change_seq')
+    .where('id', '=', direct.id)
+    .executeTakeFirstOrThrow()
+  const seq = Number(row.change_seq)
+  const now = await historyAt(app.ctx.db, direct.id, {}, seq)
+  t.equal(now.version, seq)
+  t.same(
+    now.page.messages.map((m) => m.content),
+    ['hello'],
+  )
+  t.equal((await historyAt(app.ctx.db, direct.id, {}, seq - 1)).version, undefined, 'changed since')
+})
