@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import websocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
@@ -198,9 +200,24 @@ export async function realtimeRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
       },
     },
     (socket, request) => {
+      releaseUpgradeRequest(request.raw, socket)
       openConnection(ctx, connections, typing, socket, request.auth as Auth, request.log)
     },
   )
+}
+
+/**
+ * After the upgrade nothing needs the HTTP request, but two references kept all of it (headers,
+ * Fastify's request and reply, the ServerResponse) alive as long as the WebSocket, ~3 KB of heap
+ * per idle socket: the ServerResponse @fastify/websocket routes the upgrade with stays attached to
+ * the TCP socket, and its 'error' listener on the WebSocket closes over request and reply. The
+ * response is detached (it is never written after the upgrade) and that listener replaced by
+ * openConnection's own.
+ */
+function releaseUpgradeRequest(raw: IncomingMessage, socket: WebSocket): void {
+  const tcp = raw.socket as Socket & { _httpMessage?: ServerResponse | null }
+  if (tcp._httpMessage?.req === raw) tcp._httpMessage.detachSocket(tcp)
+  socket.removeAllListeners('error')
 }
 
 function openConnection(
