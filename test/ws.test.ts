@@ -72,6 +72,8 @@ t.test('send_message: ack after commit, message to every socket of every member,
     const message = await socket.next('message')
     t.equal(contentOf(message), 'hello')
   }
+  const order = annTab.frames.filter((f) => f.type === 'ack' || f.type === 'message').map((f) => f.type)
+  t.same(order, ['ack', 'message'], 'the sender gets its ack before the message frame')
   t.same(await eveTab.quiet((f) => f.type === 'message'), [], 'a non-member hears nothing')
 
   const repeat = await annTab.request({

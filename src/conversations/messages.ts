@@ -57,12 +57,15 @@ async function oneView(ctx: AppContext, row: MessageRow): Promise<MessageView> {
 /**
  * Sends a message: commits (grouped with the other writes of this loop turn), then fans out.
  * A repeated client_id from the same sender returns the first message and sends nothing new.
+ * `committed` runs after the commit and before the fan-out: a socket's `ack` goes out ahead of
+ * the `message` frame that its own socket gets too.
  */
 export async function sendMessage(
   ctx: AppContext,
   senderId: number,
   conversationId: number,
   input: { content: string; client_id?: string },
+  committed?: (message: MessageView) => void,
 ): Promise<{ message: MessageView; created: boolean }> {
   const content = checkContent(input.content)
   if (!(await ctx.members.has(conversationId, senderId))) throw notFound('Conversation')
@@ -73,6 +76,7 @@ export async function sendMessage(
     clientId: input.client_id ?? null,
   })
   const message = result.created ? toMessageView(result.row) : await oneView(ctx, result.row)
+  committed?.(message)
   if (result.created) {
     ctx.metrics.messagesIn.inc()
     await publishMessage(ctx, message)

@@ -81,8 +81,9 @@ export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]>
   }),
 
   send_message: entry(ClientFrames.send_message, async (session, msg) => {
-    const { message } = await sendMessage(session.ctx, session.connection.userId, msg.conversation_id, msg)
-    session.reply('ack', { message })
+    await sendMessage(session.ctx, session.connection.userId, msg.conversation_id, msg, (message) =>
+      session.reply('ack', { message }),
+    )
   }),
 
   edit_message: entry(ClientFrames.edit_message, async (session, msg) => {
