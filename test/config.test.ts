@@ -4,7 +4,7 @@ import t from 'tap'
 import { ConfigError, loadConfig, testConfig } from '../src/config.js'
 import { parseNatsUrl } from '../src/hub/nats.js'
 import { parseRedisUrl } from '../src/hub/redis.js'
-import { freePort } from './helpers/cluster.js'
+import { freePort } from './helpers/server-process.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 

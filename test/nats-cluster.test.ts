@@ -7,7 +7,6 @@ import { createNatsHub, type NatsHub } from '../src/hub/nats.js'
 import { Presence } from '../src/realtime/presence.js'
 import {
   api,
-  freePort,
   type NatsServer,
   type Node,
   natsServerSkipReason,
@@ -18,6 +17,7 @@ import {
   testNatsUrl,
 } from './helpers/cluster.js'
 import { createTestSchema, postgresSkipReason } from './helpers/postgres.js'
+import { freePort } from './helpers/server-process.js'
 import { connect, type Frame } from './helpers/ws.js'
 
 // Two real nodes (src/server.ts in child processes) on one PostgreSQL database with NATS as the
