@@ -26,26 +26,6 @@ export async function requireMembership(
   return row
 }
 
-/**
- * The conversation's change number if `userId` is a member (NOT_FOUND otherwise): the membership
- * check of the history route, which needs nothing else of the conversation.
- */
-export async function memberChangeSeq(
-  ctx: AppContext,
-  conversationId: number,
-  userId: number,
-): Promise<number> {
-  const row = await ctx.db
-    .selectFrom('conversation_members')
-    .innerJoin('conversations', 'conversations.id', 'conversation_members.conversation_id')
-    .select('conversations.change_seq')
-    .where('conversation_members.conversation_id', '=', conversationId)
-    .where('conversation_members.user_id', '=', userId)
-    .executeTakeFirst()
-  if (!row) throw notFound('Conversation')
-  return Number(row.change_seq)
-}
-
 export async function isMember(ctx: AppContext, conversationId: number, userId: number): Promise<boolean> {
   const row = await ctx.db
     .selectFrom('conversation_members')

@@ -78,6 +78,17 @@ function toError(code: string | undefined, message: string): Error {
 
 type Waiter = { input: AppendInput; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }
 
+/** Each waiter of a committed batch gets its message, or the error its own append failed with. */
+function settleBatch(batch: Waiter[], outcomes: AppendOutcome[]): void {
+  batch.forEach((item, i) => {
+    try {
+      item.resolve(settle(outcomes[i]))
+    } catch (error) {
+      item.reject(error)
+    }
+  })
+}
+
 /**
  * SQLite in this thread (an in-memory database, which no other thread can open): every message
  * of one event-loop turn in one transaction.
@@ -107,13 +118,7 @@ export function sqliteMessageStore(
       return
     }
     onCommit?.(batch.length, performance.now() - started)
-    batch.forEach((item, i) => {
-      try {
-        item.resolve(settle(outcomes[i]))
-      } catch (error) {
-        item.reject(error)
-      }
-    })
+    settleBatch(batch, outcomes)
   }
   return {
     append(input) {
@@ -159,13 +164,7 @@ export function workerMessageStore(
       inFlight = undefined
       if (reply.type === 'done') {
         onCommit?.(current.batch.length, reply.ms)
-        current.batch.forEach((item, i) => {
-          try {
-            item.resolve(settle(reply.outcomes[i]))
-          } catch (error) {
-            item.reject(error)
-          }
-        })
+        settleBatch(current.batch, reply.outcomes)
       } else {
         const error = toError(reply.code, reply.message)
         for (const item of current.batch) item.reject(error)

@@ -11,7 +11,6 @@ import {
   conversationFor,
   createConversation,
   listConversations,
-  memberChangeSeq,
   removeGroupMember,
   requireMembership,
 } from './membership.js'
@@ -158,7 +157,9 @@ export async function conversationRoutes(app: FastifyInstance, { ctx }: { ctx: A
     },
     async (request, reply) => {
       const conversationId = request.params.id
-      const changeSeq = await memberChangeSeq(ctx, conversationId, authOf(request).user.id)
+      // The membership check also reads the conversation's change number, the page's version.
+      const { change_seq } = await requireMembership(ctx, conversationId, authOf(request).user.id)
+      const changeSeq = Number(change_seq)
       const key = historyKey(conversationId, request.query)
       let body = historyPages.get(key, changeSeq)
       if (body === undefined) {
