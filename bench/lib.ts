@@ -89,9 +89,12 @@ export async function waitForHttp(url: string, timeoutMs: number, alive: () => b
 
 const CLK_TCK = 100
 
-/** utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/<pid>/stat). */
-export function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+/**
+ * utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/<pid>/stat); with
+ * `mainThreadOnly`, of its main thread alone (/proc/<pid>/task/<pid>/stat), the one that runs JS.
+ */
+export function cpuTicks(pid: number, mainThreadOnly = false): number {
+  const stat = readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   // fields[0] is field 3 (state); utime is field 14, stime field 15.
   return Number(fields[11]) + Number(fields[12])
@@ -114,6 +117,8 @@ export function machineBusyTicks(): number {
 
 export interface ProcSample {
   cpuPercent: number
+  /** The main thread alone (the event loop): near 100 it is the bottleneck, whatever the rest. */
+  mainThreadCpuPercent: number
   /** All processes on the machine, percent of one core (2 cores: up to 200). */
   machineBusyPercent: number
   rssMaxBytes: number
@@ -123,6 +128,7 @@ export interface ProcSample {
 /** Samples a process's RSS every 250 ms and its CPU over the whole window. */
 export class ProcSampler {
   private ticks0 = 0
+  private mainTicks0 = 0
   private machine0 = 0
   private wall0 = 0
   private rssMax = 0
@@ -132,6 +138,7 @@ export class ProcSampler {
 
   start(): void {
     this.ticks0 = cpuTicks(this.pid)
+    this.mainTicks0 = cpuTicks(this.pid, true)
     this.machine0 = machineBusyTicks()
     this.wall0 = performance.now()
     this.rssMax = rssBytes(this.pid)
@@ -148,9 +155,11 @@ export class ProcSampler {
     clearInterval(this.timer)
     const wallSeconds = (performance.now() - this.wall0) / 1000
     let ticks = this.ticks0
+    let mainTicks = this.mainTicks0
     let rssEnd = 0
     try {
       ticks = cpuTicks(this.pid)
+      mainTicks = cpuTicks(this.pid, true)
       rssEnd = rssBytes(this.pid)
     } catch {
       // gone
@@ -158,6 +167,7 @@ export class ProcSampler {
     this.rssMax = Math.max(this.rssMax, rssEnd)
     return {
       cpuPercent: ((ticks - this.ticks0) / CLK_TCK / wallSeconds) * 100,
+      mainThreadCpuPercent: ((mainTicks - this.mainTicks0) / CLK_TCK / wallSeconds) * 100,
       machineBusyPercent: ((machineBusyTicks() - this.machine0) / CLK_TCK / wallSeconds) * 100,
       rssMaxBytes: this.rssMax,
       rssEndBytes: rssEnd,

@@ -330,6 +330,7 @@ interface StepSummary {
   ackP99: number
   sendLagP99: number
   serverCpu: number
+  serverMainThreadCpu: number
   serverRssMaxMB: number
   serverRssEndMB: number
   generatorCpu: number
@@ -386,6 +387,7 @@ function summarize(rate: number, results: StepResult[], proc: ReturnType<ProcSam
     ackP99: ms(ack.getValueAtPercentile(99)),
     sendLagP99: ms(lag.getValueAtPercentile(99)),
     serverCpu: proc?.cpuPercent ?? Number.NaN,
+    serverMainThreadCpu: proc?.mainThreadCpuPercent ?? Number.NaN,
     serverRssMaxMB: proc ? mb(proc.rssMaxBytes) : Number.NaN,
     serverRssEndMB: proc ? mb(proc.rssEndBytes) : Number.NaN,
     generatorCpu,
@@ -477,7 +479,7 @@ async function ladder(target: string): Promise<LadderRun> {
       log(
         `  ${int(rate)} msg/s: acked ${int(step.ackedPerSec)}/s, ${int(step.deliveriesPerSec)} deliveries/s, ` +
           `${fmt(step.share * 100, 2)}% delivered, p50 ${fmt(step.p50, 2)} p99 ${fmt(step.p99, 2)} ` +
-          `p99.9 ${fmt(step.p999, 2)} max ${fmt(step.max, 1)} ms, server ${fmt(step.serverCpu, 0)}% CPU ` +
+          `p99.9 ${fmt(step.p999, 2)} max ${fmt(step.max, 1)} ms, server ${fmt(step.serverCpu, 0)}% CPU (main thread ${fmt(step.serverMainThreadCpu, 0)}%) ` +
           `${fmt(step.serverRssMaxMB, 0)} MB, generator ${fmt(step.generatorCpu, 0)}% CPU, others ${fmt(step.otherCpu, 0)}%` +
           (step.notes.length ? ` [${step.notes.join('; ')}]` : ''),
       )
@@ -826,7 +828,7 @@ function ladderMarkdown(runs: LadderRun[]): string {
   }
   out.push(
     '',
-    '| offered msg/s | Parley CPU % | raw CPU % | Parley RSS max MB | raw RSS max MB | generator CPU % (P / raw) | generator send lag p99 ms (P / raw) | notes |',
+    '| offered msg/s | Parley CPU % (main thread) | raw CPU % (main thread) | Parley RSS max MB | raw RSS max MB | generator CPU % (P / raw) | generator send lag p99 ms (P / raw) | notes |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   )
   for (const [index, rate] of rates.entries()) {
@@ -837,7 +839,7 @@ function ladderMarkdown(runs: LadderRun[]): string {
       ...(r?.notes ?? []).map((n) => `raw: ${n}`),
     ].join('; ')
     out.push(
-      `| ${int(rate)} | ${fmt(p?.serverCpu, 0)} | ${fmt(r?.serverCpu, 0)} | ${fmt(p?.serverRssMaxMB, 0)} | ${fmt(r?.serverRssMaxMB, 0)} | ` +
+      `| ${int(rate)} | ${fmt(p?.serverCpu, 0)} (${fmt(p?.serverMainThreadCpu, 0)}) | ${fmt(r?.serverCpu, 0)} (${fmt(r?.serverMainThreadCpu, 0)}) | ${fmt(p?.serverRssMaxMB, 0)} | ${fmt(r?.serverRssMaxMB, 0)} | ` +
         `${fmt(p?.generatorCpu, 0)} / ${fmt(r?.generatorCpu, 0)} | ${fmt(p?.sendLagP99, 2)} / ${fmt(r?.sendLagP99, 2)} | ${notes} |`,
     )
   }

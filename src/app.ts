@@ -165,9 +165,10 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   }
   const presence = new Presence()
   const metrics = new Metrics()
-  const observeCommit = (size: number, ms: number) => {
+  const observeCommit = (size: number, ms: number, thread?: 'main' | 'writer') => {
     metrics.commitBatchSize.observe(size)
     metrics.commitSeconds.observe(ms / 1000)
+    if (thread) metrics.messageCommits.inc({ thread })
   }
   const writes = new WriteBatcher(database.db)
   writes.onCommit = observeCommit
@@ -182,7 +183,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     members: new MemberCache(database.db, hub),
     sessions: new SessionCache(database.db, config, hub),
     messages: database.sqlitePath
-      ? workerMessageStore(database.sqlitePath, SQLITE_BUSY_TIMEOUT_MS, observeCommit)
+      ? workerMessageStore(database.sqlitePath, SQLITE_BUSY_TIMEOUT_MS, observeCommit, database.sqlite)
       : database.sqlite
         ? sqliteMessageStore(database.sqlite, observeCommit)
         : kyselyMessageStore(database.db, writes),

@@ -71,6 +71,78 @@ t.test('the writer thread: group commit, order, client_id dedupe, one bad messag
 })
 
 t.test(
+  'with the main connection: small batches commit there, larger ones and any during a transaction in the thread',
+  async (t) => {
+    const app = await buildTestApp(t)
+    const { sqlitePath: path, sqlite } = app.ctx.database
+    if (!path || !sqlite) {
+      t.comment('SKIP: the writer thread is for SQLite files only (PARLEY_TEST_DB=postgres)')
+      return
+    }
+    const ann = await register(app)
+    const bob = await register(app)
+    const created = await app.inject({
+      method: 'POST',
+      url: '/conversations',
+      headers: ann.auth,
+      payload: { member_ids: [bob.id] },
+    })
+    const conversationId = created.json().conversation.id as number
+    const commits: Array<{ size: number; thread: string }> = []
+    const store = workerMessageStore(
+      path,
+      SQLITE_BUSY_TIMEOUT_MS,
+      (size, _ms, thread) => commits.push({ size, thread }),
+      sqlite,
+    )
+    t.teardown(() => store.close())
+    const send = (i: number) =>
+      store.append({ conversationId, senderId: ann.id, content: `m${i}`, clientId: `h${i}` })
+
+    const ids: number[] = []
+    ids.push(Number((await send(0)).row.id))
+    t.same(
+      commits,
+      [{ size: 1, thread: 'main' }],
+      'one message at light load: committed on the main connection',
+    )
+
+    const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => send(1 + i)))
+    ids.push(...burst.map((r) => Number(r.row.id)))
+    t.same(commits[1], { size: 40, thread: 'writer' }, 'a batch of 40: committed in the writer thread')
+
+    // A Kysely transaction is open on the main connection: the batch goes to the thread, whose
+    // BEGIN IMMEDIATE waits for that transaction to end.
+    let during: Promise<{ row: { id: unknown } }> | undefined
+    await app.ctx.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('users').select('id').limit(1).execute()
+      during = send(41)
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
+    })
+    ids.push(Number((await during)?.row.id))
+    t.same(
+      commits[2],
+      { size: 1, thread: 'writer' },
+      'during a transaction on the main connection: the thread',
+    )
+
+    ids.push(Number((await send(42)).row.id))
+    t.same(commits[3], { size: 1, thread: 'main' }, 'back on the main connection once the thread is idle')
+    t.same(
+      ids,
+      [...ids].sort((a, b) => a - b),
+      'ids grow in the order asked for, across both connections',
+    )
+    t.equal(new Set(ids).size, 43, 'no id twice')
+    t.equal(
+      (await send(3)).created,
+      false,
+      "a repeated client_id from the thread's batch is found from the main connection",
+    )
+  },
+)
+
+t.test(
   'a writer thread that dies fails its batch as unavailable, and the next one starts afresh',
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'parley-writer-'))

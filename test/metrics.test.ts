@@ -30,6 +30,14 @@ t.test('GET /metrics counts sockets, messages, deliveries, commits and HTTP late
   t.ok(metric(text, 'parley_frames_out_total') >= 4, 'each message went to both sockets')
   t.ok(metric(text, 'parley_commit_batch_size_count') >= 2, 'commits observed')
   t.equal(metric(text, 'parley_fanout_seconds_count'), 2)
+  if (server.app.ctx.database.sqlitePath) {
+    // One message at a time on an SQLite file: committed on the main connection, not in the thread.
+    t.equal(
+      metric(text, 'parley_message_commits_total{thread="main"}'),
+      2,
+      'light load commits on the main thread',
+    )
+  }
   t.match(text, /parley_http_request_seconds_count\{method="POST",route="\/conversations",status="201"\} 1/)
   t.match(text, /nodejs_eventloop_lag_seconds/)
   await annSocket.close()

@@ -64,6 +64,9 @@ export function kyselyMessageStore(db: Kysely<Database>, writes: WriteBatcher): 
   }
 }
 
+/** Told of every commit: its size, its time, and the thread that ran it. */
+export type CommitObserver = (size: number, ms: number, thread: 'main' | 'writer') => void
+
 /** An outcome from the appender (message-appender.js) as the caller sees it. */
 function settle(outcome: AppendOutcome): AppendResult {
   if (outcome.ok) return { row: outcome.row as unknown as MessageRow, created: outcome.created }
@@ -89,14 +92,29 @@ function settleBatch(batch: Waiter[], outcomes: AppendOutcome[]): void {
   })
 }
 
+/** Runs a batch on this thread's connection; the waiters are settled before it returns. */
+function commitHere(
+  appendBatch: (inputs: AppendInput[]) => AppendOutcome[],
+  batch: Waiter[],
+  onCommit?: CommitObserver,
+): void {
+  const started = performance.now()
+  let outcomes: AppendOutcome[]
+  try {
+    outcomes = appendBatch(batch.map((item) => item.input))
+  } catch (error) {
+    for (const item of batch) item.reject(error)
+    return
+  }
+  onCommit?.(batch.length, performance.now() - started, 'main')
+  settleBatch(batch, outcomes)
+}
+
 /**
  * SQLite in this thread (an in-memory database, which no other thread can open): every message
  * of one event-loop turn in one transaction.
  */
-export function sqliteMessageStore(
-  sqlite: SqliteDatabase.Database,
-  onCommit?: (size: number, ms: number) => void,
-): MessageStore {
+export function sqliteMessageStore(sqlite: SqliteDatabase.Database, onCommit?: CommitObserver): MessageStore {
   const appendBatch = createAppender(sqlite)
   let queue: Waiter[] = []
   let scheduled = false
@@ -109,16 +127,7 @@ export function sqliteMessageStore(
     scheduled = false
     const batch = queue
     queue = []
-    const started = performance.now()
-    let outcomes: AppendOutcome[]
-    try {
-      outcomes = appendBatch(batch.map((item) => item.input))
-    } catch (error) {
-      for (const item of batch) item.reject(error)
-      return
-    }
-    onCommit?.(batch.length, performance.now() - started)
-    settleBatch(batch, outcomes)
+    commitHere(appendBatch, batch, onCommit)
   }
   return {
     append(input) {
@@ -137,6 +146,9 @@ export function sqliteMessageStore(
   }
 }
 
+/** Batches up to this size commit on the main connection when the writer thread is idle. */
+const LOCAL_BATCH_MAX = 16
+
 const WORKER_URL = new URL('./message-writer.worker.js', import.meta.url)
 
 /**
@@ -147,8 +159,10 @@ const WORKER_URL = new URL('./message-writer.worker.js', import.meta.url)
 export function workerMessageStore(
   path: string,
   busyTimeoutMs: number,
-  onCommit?: (size: number, ms: number) => void,
+  onCommit?: CommitObserver,
+  local?: SqliteDatabase.Database,
 ): MessageStore {
+  const appendHere = local && createAppender(local)
   let worker: Worker | undefined
   let queue: Waiter[] = []
   let inFlight: { id: number; batch: Waiter[] } | undefined
@@ -163,7 +177,7 @@ export function workerMessageStore(
       if (!current || current.id !== reply.id) return
       inFlight = undefined
       if (reply.type === 'done') {
-        onCommit?.(current.batch.length, reply.ms)
+        onCommit?.(current.batch.length, reply.ms, 'writer')
         settleBatch(current.batch, reply.outcomes)
       } else {
         const error = toError(reply.code, reply.message)
@@ -198,6 +212,13 @@ export function workerMessageStore(
     }
     const batch = queue
     queue = []
+    // A small batch while the thread is idle costs less here than two thread hops (light load);
+    // the thread takes over as batches grow. Never inside a Kysely transaction on this connection.
+    if (appendHere && local && batch.length <= LOCAL_BATCH_MAX && !local.inTransaction) {
+      commitHere(appendHere, batch, onCommit)
+      sendNext()
+      return
+    }
     inFlight = { id: nextId++, batch }
     worker ??= start()
     worker.ref()
