@@ -171,7 +171,10 @@ export function workerMessageStore(
   const idle: Array<() => void> = []
 
   const start = (): Worker => {
-    const thread = new Worker(WORKER_URL, { workerData: { path, busyTimeoutMs }, execArgv: [] })
+    const thread = new Worker(WORKER_URL, {
+      workerData: { path, busyTimeoutMs },
+      execArgv: profilingFlags(process.execArgv),
+    })
     thread.on('message', (reply: WorkerReply) => {
       const current = inFlight
       if (!current || current.id !== reply.id) return
@@ -256,6 +259,20 @@ export function workerMessageStore(
       await exited
     },
   }
+}
+
+/**
+ * The thread starts without the main thread's flags (its TypeScript loader would slow the start),
+ * except `--cpu-prof` and `--cpu-prof-dir`, so a profiled server (`npm run bench --
+ * --profile-server`) also writes the writer thread's profile.
+ */
+function profilingFlags(argv: string[]): string[] {
+  const flags: string[] = []
+  argv.forEach((arg, i) => {
+    if (arg === '--cpu-prof' || arg.startsWith('--cpu-prof-dir=')) flags.push(arg)
+    else if (arg === '--cpu-prof-dir' && i + 1 < argv.length) flags.push(arg, argv[i + 1])
+  })
+  return flags
 }
 
 /** A thread's error arrives as whatever survived the structured clone: an Error, an object, a string. */
