@@ -1,77 +1,6 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import type { TestContext } from './helpers/app.js'
-import { freePort } from './helpers/server-process.js'
-
-const root = fileURLToPath(new URL('..', import.meta.url))
-
-interface Running {
-  child: ChildProcessWithoutNullStreams
-  port: number
-  output: () => string
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
-/** How the server is started: node itself, or `npm start` as the README says (npm, sh, tsx, node). */
-const COMMANDS: Record<string, [string, string[]]> = {
-  node: [process.execPath, ['--import', 'tsx', 'src/server.ts']],
-  'npm start': ['npm', ['start', '--silent']],
-}
-
-async function startServer(t: TestContext, how: string): Promise<Running> {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-shutdown-'))
-  const port = await freePort()
-  const [command, args] = COMMANDS[how]
-  const child = spawn(command, args, {
-    cwd: root,
-    // its own process group, so the teardown can end everything it started, wrappers' children too
-    detached: true,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: `sqlite:${join(dir, 'parley.db')}`,
-      UPLOAD_DIR: join(dir, 'uploads'),
-      LOG_LEVEL: 'info',
-    },
-  })
-  let output = ''
-  child.stdout.on('data', (chunk) => {
-    output += chunk
-  })
-  child.stderr.on('data', (chunk) => {
-    output += chunk
-  })
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  )
-  t.teardown(() => {
-    try {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL')
-    } catch {
-      // the group is gone already
-    }
-    rmSync(dir, { recursive: true, force: true })
-  })
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early: ${output}`)
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/healthz`)
-      if (response.status === 200) break
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`server did not come up: ${output}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  return { child, port, output: () => output, exited }
-}
+import { spawnServer } from './helpers/server-process.js'
 
 function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined
@@ -101,7 +30,9 @@ for (const [how, signal] of [
   ['npm start', 'SIGINT'],
 ] as const) {
   t.test(`${how}, ${signal}: the server stops accepting and exits 0 within 10 s`, async (t) => {
-    const server = await startServer(t, how)
+    // its own process group, so the teardown can end everything it started, wrappers' children too;
+    // info logs, for the "shutting down" line
+    const server = await spawnServer(t, { command: how, detached: true, env: { LOG_LEVEL: 'info' } })
     const agent = await openKeepAlive(server.port)
     t.teardown(() => agent.destroy())
     const started = Date.now()

@@ -6,8 +6,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { TestContext } from './app.js'
 
-// The real server (`node --import tsx src/server.ts`) as a child process, on its own port, SQLite
-// file and upload dir: for tests that kill it, stop it with signals, or restart it on the same data.
+// The real server (`node --import tsx src/server.ts`, or `npm start` as the README says) as a child
+// process, on its own port, SQLite file and upload dir: for tests that kill it, stop it with
+// signals, or restart it on the same data.
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -57,14 +58,33 @@ export interface SpawnOptions {
   /** The port to listen on (the same again after a restart keeps clients' URLs); a free one otherwise. */
   port?: number
   startTimeoutMs?: number
+  /** How the server is started: node itself (the default), or `npm start` (npm, sh, tsx, node). */
+  command?: 'node' | 'npm start'
+  /**
+   * Its own process group, so the teardown can end everything it started, wrappers' children too.
+   * Always so for `npm start`.
+   */
+  detached?: boolean
 }
 
-/** Starts the server and resolves once GET /healthz answers 200. Killed with SIGKILL at teardown. */
+const COMMANDS: Record<NonNullable<SpawnOptions['command']>, [string, string[]]> = {
+  node: [process.execPath, ['--import', 'tsx', 'src/server.ts']],
+  'npm start': ['npm', ['start', '--silent']],
+}
+
+/**
+ * Starts the server and resolves once GET /healthz answers 200. Killed with SIGKILL at teardown:
+ * the child, or its whole process group when detached.
+ */
 export async function spawnServer(t: TestContext, options: SpawnOptions = {}): Promise<ServerProcess> {
   const dir = options.dir ?? serverDir(t)
   const port = options.port ?? (await freePort())
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const [command, args] = COMMANDS[options.command ?? 'node']
+  // a wrapper (npm, sh, tsx) leaves its children behind when only it is killed
+  const detached = options.detached ?? options.command === 'npm start'
+  const child = spawn(command, args, {
     cwd: root,
+    detached,
     env: {
       ...process.env,
       PORT: String(port),
@@ -88,10 +108,17 @@ export async function spawnServer(t: TestContext, options: SpawnOptions = {}): P
   )
   const alive = () => child.exitCode === null && child.signalCode === null
   t.teardown(async () => {
-    if (alive()) {
+    if (detached) {
+      // the whole group, even when the wrapper itself is gone and only what it started is left
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        // the group is gone already
+      }
+    } else if (alive()) {
       child.kill('SIGKILL')
-      await exited
     }
+    if (child.pid) await exited
   })
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000)
   for (;;) {
