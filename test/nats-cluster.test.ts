@@ -1,57 +1,36 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { connect as connectNats } from 'nats'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { createNatsHub, type NatsHub } from '../src/hub/nats.js'
 import { Presence } from '../src/realtime/presence.js'
 import {
   api,
+  messageId,
   type NatsServer,
   type Node,
   natsServerSkipReason,
   natsSkipReason,
+  onlineIds,
   register,
+  startCluster,
   startNatsServer,
-  startNode,
+  testBus,
   testNatsUrl,
 } from './helpers/cluster.js'
-import { createTestSchema, postgresSkipReason } from './helpers/postgres.js'
+import { crossNodeTests } from './helpers/cross-node.js'
+import { postgresSkipReason } from './helpers/postgres.js'
 import { freePort } from './helpers/server-process.js'
-import { connect, type Frame } from './helpers/ws.js'
+import { connect } from './helpers/ws.js'
 
-// Two real nodes (src/server.ts in child processes) on one PostgreSQL database with NATS as the
-// bus (NATS_URL, no REDIS_URL): the essential cross-node checks of test/cluster.test.ts, and the
-// bus going away and coming back, on a nats-server of the test's own.
+// Real nodes (src/server.ts in child processes) on one PostgreSQL database with NATS as the bus
+// (NATS_URL, no REDIS_URL): the cross-node scenarios test/cluster.test.ts runs on Redis, then
+// what is NATS's own: the bus going away and coming back (on a nats-server of the test's own),
+// and the hubs' presence protocol in one process.
 
 const natsSkip = await natsSkipReason()
 const skip = (await postgresSkipReason()) ?? natsSkip
-if (skip) console.log(`# nats-cluster: skipped: ${skip}`)
+if (skip) t.comment(`SKIP: multi-node on NATS: ${skip}`)
 
-/** Presence heartbeat of the test clusters: a dead node's users go offline within ~4 of them. */
-const HEARTBEAT_MS = 200
-
-/** Two nodes on a fresh schema and NATS prefix; killed and cleaned up at teardown. */
-async function cluster(tap: Test, natsUrl: string): Promise<[Node, Node]> {
-  const schema = await createTestSchema()
-  const uploads = mkdtempSync(join(tmpdir(), 'parley-nats-cluster-'))
-  const nodes: Node[] = []
-  tap.teardown(async () => {
-    await Promise.all(nodes.map((node) => node.kill()))
-    await schema.drop()
-    rmSync(uploads, { recursive: true, force: true })
-  })
-  const env = { DATABASE_URL: schema.url, NATS_URL: natsUrl, UPLOAD_DIR: uploads }
-  // The first migrates; the other finds the schema current.
-  nodes.push(await startNode('node-a', env))
-  nodes.push(await startNode('node-b', env))
-  return [nodes[0], nodes[1]]
-}
-
-const messageId = (frame: Frame) => (frame.message as { id: number }).id
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const onlineIds = async (node: Node, account: Parameters<typeof api>[1]) =>
-  ((await api(node, account, 'GET', '/users/online')).body.users as Array<{ id: number }>).map((u) => u.id)
 
 /** Polls until `check` holds, for `ms` at most. */
 async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
@@ -64,80 +43,7 @@ async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boo
 }
 
 t.test('multi-node on NATS: PostgreSQL and NATS_URL, nodes in child processes', { skip }, async (t) => {
-  t.test(
-    'messages, presence, typing, status and logout cross nodes; a killed node’s users go offline',
-    async (t) => {
-      const [a, b] = await cluster(t, testNatsUrl(HEARTBEAT_MS))
-      t.ok(
-        a.log.some((line) => line.includes('event bus connected (NATS)')),
-        'the node runs on NATS',
-      )
-      const ann = await register(a, 'ann')
-      const bob = await register(b, 'bob')
-      const created = await api(a, ann, 'POST', '/conversations', { member_ids: [bob.id] })
-      t.equal(created.status, 201)
-      const id = created.body.conversation.id as number
-
-      // Presence: ann is online on a, bob on b; each node sees both.
-      const annSocket = await connect(a.ws, ann.token)
-      const bobSocket = await connect(b.ws, bob.token)
-      t.match(await annSocket.next((f) => f.type === 'presence' && f.user_id === bob.id), { online: true })
-      for (const node of [a, b]) {
-        t.same((await onlineIds(node, ann)).sort(), [ann.id, bob.id].sort(), `${node.name} sees both online`)
-      }
-      const seen = await bobSocket.request({ type: 'get_presence', user_ids: [ann.id] })
-      t.match(seen.presence, [{ user_id: ann.id, online: true }], 'b sees ann, online on a')
-
-      // Room events: status and typing.
-      await annSocket.request({ type: 'join', conversation_id: id })
-      await bobSocket.request({ type: 'join', conversation_id: id })
-      const status = await annSocket.next((f) => f.type === 'status' && f.user_id === bob.id)
-      t.match(status, { state: 'joined' }, 'a hears bob joined the room on b')
-      t.same((status.online_user_ids as number[]).sort(), [ann.id, bob.id].sort(), 'status counts both nodes')
-      bobSocket.send({ type: 'typing', conversation_id: id, is_typing: true })
-      t.match(await annSocket.next('typing'), { conversation_id: id, user_id: bob.id, is_typing: true })
-      annSocket.send({ type: 'typing', conversation_id: id, is_typing: true })
-      t.match(await bobSocket.next('typing'), { conversation_id: id, user_id: ann.id, is_typing: true })
-
-      // Messages both ways.
-      const ack = await annSocket.request({ type: 'send_message', conversation_id: id, content: 'hi from a' })
-      t.equal(messageId(await bobSocket.next('message')), messageId(ack), 'b hears a’s message')
-      const sent = await api(b, bob, 'POST', `/conversations/${id}/messages`, { content: 'hi from b' })
-      await annSocket.next((f) => f.type === 'message' && messageId(f) === sent.body.message.id)
-      t.pass('a hears b’s message')
-      await bobSocket.request({ type: 'mark_read', conversation_id: id, message_id: messageId(ack) })
-      t.match(await annSocket.next('read'), { user_id: bob.id, message_id: messageId(ack) })
-
-      // Logging out on a closes the session's socket on b.
-      const carl = await register(a, 'carl')
-      const carlSocket = await connect(b.ws, carl.token)
-      t.equal((await api(a, carl, 'POST', '/auth/logout')).status, 204)
-      t.equal(await carlSocket.whenClosed(), 4001, 'logout on a closed the socket on b')
-
-      // bob leaves the room: a hears the status.
-      await bobSocket.request({ type: 'leave', conversation_id: id })
-      t.match(
-        await annSocket.next((f) => f.type === 'status' && f.user_id === bob.id && f.state === 'left'),
-        { conversation_id: id },
-        'a hears bob left the room on b',
-      )
-
-      // a dies without a word: b announces ann offline once a's heartbeat is overdue.
-      const killedAt = Date.now()
-      await a.kill()
-      await bobSocket.next((f) => f.type === 'presence' && f.user_id === ann.id && f.online === false, 10_000)
-      const offlineAfter = Date.now() - killedAt
-      t.ok(offlineAfter < HEARTBEAT_MS * 8, `ann offline ${offlineAfter} ms after a was killed`)
-      t.same(await onlineIds(b, bob), [bob.id], 'b no longer counts ann online')
-      const after = await bobSocket.request({ type: 'get_presence', user_ids: [ann.id] })
-      t.match(after.presence, [{ user_id: ann.id, online: false }])
-      t.ok(
-        b.log.some((line) => line.includes('a node stopped or died')),
-        'b reaped a',
-      )
-      await bobSocket.close()
-    },
-  )
+  crossNodeTests(t, 'NATS')
 
   t.test(
     'the bus goes away and comes back: sockets resume, nothing is lost; a graceful stop',
@@ -148,7 +54,7 @@ t.test('multi-node on NATS: PostgreSQL and NATS_URL, nodes in child processes', 
       let server: NatsServer | undefined = await startNatsServer(port)
       t.teardown(() => server?.kill())
       // A longer heartbeat: both nodes must find the bus again within one TTL of each other.
-      const [a, b] = await cluster(t, testNatsUrl(500, server.url))
+      const [a, b] = await startCluster(t, 2, testBus('NATS', 500, server.url))
       const ann = await register(a, 'ann')
       const bob = await register(b, 'bob')
       const created = await api(a, ann, 'POST', '/conversations', { member_ids: [bob.id] })

@@ -1,12 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createConnection } from 'node:net'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { connect as connectNats } from 'nats'
-import { REDIS_URL } from './postgres.js'
+import type { Test } from 'tap'
+import { createTestSchema, REDIS_URL } from './postgres.js'
+import type { Frame } from './ws.js'
 
 // Real nodes for the cluster tests: `src/server.ts` in child processes, on ephemeral ports,
 // configured only through the environment, as an operator would run them.
@@ -135,6 +138,40 @@ export async function startNatsServer(port: number): Promise<NatsServer> {
   }
 }
 
+/** The buses a cluster can run on, as the nodes name them in their logs. */
+export type BusKind = 'Redis' | 'NATS'
+
+/** A test cluster's bus: the environment that points the nodes at it, and its cleanup. */
+export interface TestBus {
+  env: Record<string, string>
+  drop(): Promise<void>
+}
+
+/** A bus of `kind` under a prefix of its own; `natsBase` points NATS at another server. */
+export function testBus(kind: BusKind, heartbeatMs: number, natsBase = NATS_URL): TestBus {
+  if (kind === 'NATS') return { env: { NATS_URL: testNatsUrl(heartbeatMs, natsBase) }, drop: async () => {} }
+  const redis = testRedisUrl(heartbeatMs)
+  return { env: { REDIS_URL: redis.url }, drop: () => dropRedisPrefix(redis.prefix) }
+}
+
+/** `count` nodes on a fresh schema and `bus`; killed and cleaned up at `tap`'s teardown. */
+export async function startCluster(tap: Test, count: number, bus: TestBus): Promise<Node[]> {
+  const schema = await createTestSchema()
+  const uploads = mkdtempSync(join(tmpdir(), 'parley-cluster-'))
+  const nodes: Node[] = []
+  tap.teardown(async () => {
+    await Promise.all(nodes.map((node) => node.kill()))
+    await schema.drop()
+    await bus.drop()
+    rmSync(uploads, { recursive: true, force: true })
+  })
+  const env = { DATABASE_URL: schema.url, UPLOAD_DIR: uploads, ...bus.env }
+  // The first migrates; the others find the schema current.
+  nodes.push(await startNode('node-a', env))
+  for (let i = 1; i < count; i++) nodes.push(await startNode(`node-${String.fromCharCode(97 + i)}`, env))
+  return nodes
+}
+
 export async function startNode(name: string, env: Record<string, string>): Promise<Node> {
   const { NODE_OPTIONS: _ignored, ...parentEnv } = process.env
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
@@ -235,3 +272,11 @@ export async function register(node: Node, name: string): Promise<Account> {
     auth: { authorization: `Bearer ${response.body.token}` },
   }
 }
+
+/** The ids `node` says are online, as `account` sees them. */
+export async function onlineIds(node: Node, account: Account): Promise<number[]> {
+  const response = await api(node, account, 'GET', '/users/online')
+  return (response.body.users as Array<{ id: number }>).map((u) => u.id)
+}
+
+export const messageId = (frame: Frame): number => (frame.message as { id: number }).id
