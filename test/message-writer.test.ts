@@ -11,13 +11,8 @@ import { buildTestApp, register } from './helpers/app.js'
 // The SQLite message writer runs in a worker thread with its own connection (message-store.ts).
 // These tests drive it directly, beside an app that owns the same database file.
 
-t.test('the writer thread: group commit, order, client_id dedupe, one bad message alone fails', async (t) => {
-  const app = await buildTestApp(t)
-  const path = app.ctx.database.sqlitePath
-  if (!path) {
-    t.comment('SKIP: the writer thread is for SQLite files only (PARLEY_TEST_DB=postgres)')
-    return
-  }
+/** Two accounts and the direct conversation between them. */
+async function directConversation(app: Awaited<ReturnType<typeof buildTestApp>>) {
   const ann = await register(app)
   const bob = await register(app)
   const created = await app.inject({
@@ -26,7 +21,17 @@ t.test('the writer thread: group commit, order, client_id dedupe, one bad messag
     headers: ann.auth,
     payload: { member_ids: [bob.id] },
   })
-  const conversationId = created.json().conversation.id as number
+  return { ann, bob, conversationId: created.json().conversation.id as number }
+}
+
+t.test('the writer thread: group commit, order, client_id dedupe, one bad message alone fails', async (t) => {
+  const app = await buildTestApp(t)
+  const path = app.ctx.database.sqlitePath
+  if (!path) {
+    t.comment('SKIP: the writer thread is for SQLite files only (PARLEY_TEST_DB=postgres)')
+    return
+  }
+  const { ann, bob, conversationId } = await directConversation(app)
 
   const batches: number[] = []
   const store = workerMessageStore(path, SQLITE_BUSY_TIMEOUT_MS, (size) => batches.push(size))
@@ -79,15 +84,7 @@ t.test(
       t.comment('SKIP: the writer thread is for SQLite files only (PARLEY_TEST_DB=postgres)')
       return
     }
-    const ann = await register(app)
-    const bob = await register(app)
-    const created = await app.inject({
-      method: 'POST',
-      url: '/conversations',
-      headers: ann.auth,
-      payload: { member_ids: [bob.id] },
-    })
-    const conversationId = created.json().conversation.id as number
+    const { ann, conversationId } = await directConversation(app)
     const commits: Array<{ size: number; thread: string }> = []
     const store = workerMessageStore(
       path,
