@@ -3,6 +3,7 @@ import t from 'tap'
 import { createNatsHub, type NatsHub } from '../src/hub/nats.js'
 import { Presence } from '../src/realtime/presence.js'
 import {
+  annAndBob,
   api,
   messageId,
   type NatsServer,
@@ -10,7 +11,6 @@ import {
   natsServerSkipReason,
   natsSkipReason,
   onlineIds,
-  register,
   startCluster,
   startNatsServer,
   testBus,
@@ -55,10 +55,7 @@ t.test('multi-node on NATS: PostgreSQL and NATS_URL, nodes in child processes', 
       t.teardown(() => server?.kill())
       // A longer heartbeat: both nodes must find the bus again within one TTL of each other.
       const [a, b] = await startCluster(t, 2, testBus('NATS', 500, server.url))
-      const ann = await register(a, 'ann')
-      const bob = await register(b, 'bob')
-      const created = await api(a, ann, 'POST', '/conversations', { member_ids: [bob.id] })
-      const id = created.body.conversation.id as number
+      const { ann, bob, id } = await annAndBob(a, b)
       const annSocket = await connect(a.ws, ann.token)
       const bobSocket = await connect(b.ws, bob.token)
       await annSocket.request({ type: 'join', conversation_id: id })

@@ -162,7 +162,7 @@ export function workerMessageStore(
   onCommit?: CommitObserver,
   local?: SqliteDatabase.Database,
 ): MessageStore {
-  const appendHere = local && createAppender(local)
+  const here = local && { sqlite: local, appendBatch: createAppender(local) }
   let worker: Worker | undefined
   let queue: Waiter[] = []
   let inFlight: { id: number; batch: Waiter[] } | undefined
@@ -217,8 +217,8 @@ export function workerMessageStore(
     queue = []
     // A small batch while the thread is idle costs less here than two thread hops (light load);
     // the thread takes over as batches grow. Never inside a Kysely transaction on this connection.
-    if (appendHere && local && batch.length <= LOCAL_BATCH_MAX && !local.inTransaction) {
-      commitHere(appendHere, batch, onCommit)
+    if (here && batch.length <= LOCAL_BATCH_MAX && !here.sqlite.inTransaction) {
+      commitHere(here.appendBatch, batch, onCommit)
       sendNext()
       return
     }

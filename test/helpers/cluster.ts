@@ -273,6 +273,20 @@ export async function register(node: Node, name: string): Promise<Account> {
   }
 }
 
+/**
+ * ann registered on `a`, bob on `b`, and the direct conversation ann starts with bob (through
+ * `a`); `status` is that POST's, for the tests that check it.
+ */
+export async function annAndBob(
+  a: Node,
+  b: Node,
+): Promise<{ ann: Account; bob: Account; id: number; status: number }> {
+  const ann = await register(a, 'ann')
+  const bob = await register(b, 'bob')
+  const created = await api(a, ann, 'POST', '/conversations', { member_ids: [bob.id] })
+  return { ann, bob, id: created.body?.conversation?.id as number, status: created.status }
+}
+
 /** The ids `node` says are online, as `account` sees them. */
 export async function onlineIds(node: Node, account: Account): Promise<number[]> {
   const response = await api(node, account, 'GET', '/users/online')

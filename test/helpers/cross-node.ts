@@ -1,5 +1,14 @@
 import type { Test } from 'tap'
-import { api, type BusKind, messageId, onlineIds, register, startCluster, testBus } from './cluster.js'
+import {
+  annAndBob,
+  api,
+  type BusKind,
+  messageId,
+  onlineIds,
+  register,
+  startCluster,
+  testBus,
+} from './cluster.js'
 import { connect, type Frame, type TestSocket } from './ws.js'
 
 // The cross-node scenarios every bus must pass, written once: two real nodes (src/server.ts in
@@ -22,11 +31,8 @@ export function crossNodeTests(t: Test, kind: BusKind): void {
       a.log.some((line) => line.includes(`event bus connected (${kind})`)),
       `the node runs on ${kind}`,
     )
-    const ann = await register(a, 'ann')
-    const bob = await register(b, 'bob')
-    const created = await api(a, ann, 'POST', '/conversations', { member_ids: [bob.id] })
-    t.equal(created.status, 201)
-    const id = created.body.conversation.id as number
+    const { ann, bob, id, status: createdStatus } = await annAndBob(a, b)
+    t.equal(createdStatus, 201)
 
     // Presence: ann is online on a, bob on b; each node sees both.
     const annSocket = await connect(a.ws, ann.token)
@@ -254,28 +260,16 @@ export function crossNodeTests(t: Test, kind: BusKind): void {
 
   t.test('client_id idempotency holds when the retry lands on the other node', async (t) => {
     const [a, b] = await cluster(t)
-    const ann = await register(a, 'ann')
-    const bob = await register(b, 'bob')
-    const created = await api(a, ann, 'POST', '/conversations', { member_ids: [bob.id] })
-    const id = created.body.conversation.id as number
+    const { ann, bob, id } = await annAndBob(a, b)
     const bobSocket = await connect(b.ws, bob.token)
 
     // A send over a's socket whose ack never arrived is retried on b with the same client_id.
+    const send = { type: 'send_message', conversation_id: id, content: 'once', client_id: 'x-1' }
     const onA = await connect(a.ws, ann.token)
-    const first = await onA.request({
-      type: 'send_message',
-      conversation_id: id,
-      content: 'once',
-      client_id: 'x-1',
-    })
+    const first = await onA.request(send)
     await onA.close()
     const onB = await connect(b.ws, ann.token)
-    const retry = await onB.request({
-      type: 'send_message',
-      conversation_id: id,
-      content: 'once',
-      client_id: 'x-1',
-    })
+    const retry = await onB.request(send)
     t.equal(messageId(retry), messageId(first), 'the retry acks the first')
     const overHttp = await api(a, ann, 'POST', `/conversations/${id}/messages`, {
       content: 'once',
