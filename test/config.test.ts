@@ -106,12 +106,12 @@ t.test('the bus URLs: our parameters, the rest for the client, errors naming the
     heartbeatMs: 1000,
   })
   t.same(parseNatsUrl('nats://127.0.0.1:4222'), {
-    server: '127.0.0.1:4222',
+    servers: ['127.0.0.1:4222'],
     prefix: 'parley',
     heartbeatMs: undefined,
   })
   t.same(parseNatsUrl('nats://parley:p%40ss@bus?prefix=chat.prod&heartbeat_ms=50'), {
-    server: 'bus:4222',
+    servers: ['bus:4222'],
     user: 'parley',
     pass: 'p@ss',
     prefix: 'chat.prod',
@@ -119,8 +119,19 @@ t.test('the bus URLs: our parameters, the rest for the client, errors naming the
   })
   t.match(
     parseNatsUrl('nats://s3cret@bus:4333'),
-    { server: 'bus:4333', token: 's3cret' },
+    { servers: ['bus:4333'], token: 's3cret' },
     'a lone name is a token',
+  )
+  t.same(
+    parseNatsUrl('nats://parley:pw@n1:4333,n2,nats://10.0.0.3:4223?prefix=chat'),
+    {
+      servers: ['n1:4333', 'n2:4222', '10.0.0.3:4223'],
+      user: 'parley',
+      pass: 'pw',
+      prefix: 'chat',
+      heartbeatMs: undefined,
+    },
+    'a cluster: servers listed once, credentials and parameters written once',
   )
   const refused: Array<[(url: string) => unknown, string, RegExp]> = [
     [
@@ -139,6 +150,9 @@ t.test('the bus URLs: our parameters, the rest for the client, errors naming the
     [parseNatsUrl, 'nats://h?prefix=.chat', /^NATS_URL: prefix may not begin or end with a dot/],
     [parseNatsUrl, 'nats://h?prefix=a..b', /^NATS_URL: prefix may not/],
     [parseNatsUrl, 'nats://h?heartbeat=100', /^NATS_URL: unknown parameter heartbeat/],
+    [parseNatsUrl, 'nats://a:4222,u:secret@b:4222', /^NATS_URL: "\[redacted\]@b:4222" is not a server/],
+    [parseNatsUrl, 'nats://a:4222,,b', /^NATS_URL: "" is not a server/],
+    [parseNatsUrl, 'nats://a:4222,b:port', /^NATS_URL: "b:port" is not a server/],
   ]
   for (const [parse, url, message] of refused) t.throws(() => parse(url), message, url)
 })

@@ -182,3 +182,26 @@ t.test(
     t.same(secondPresence.onlineUserIds(), [8])
   },
 )
+
+t.test(
+  'a NATS_URL listing several servers connects through one that answers',
+  { skip: natsSkip },
+  async (t) => {
+    const url = new URL(testNatsUrl(100))
+    const log = { info() {}, warn() {}, error() {} }
+    // The first server listed does not answer; the client goes on down the list.
+    const listed = `nats://127.0.0.1:${await freePort()},${url.host}${url.search}`
+    const viaList = await createNatsHub({ url: listed, log })
+    t.teardown(() => viaList.close())
+    const direct = await createNatsHub({ url: url.toString(), log })
+    t.teardown(() => direct.close())
+    const [listedPresence, directPresence] = [new Presence(), new Presence()]
+    await viaList.attachPresence(listedPresence)
+    await direct.attachPresence(directPresence)
+    listedPresence.connected(9)
+    t.ok(
+      await eventually(async () => directPresence.isOnline(9), 3000),
+      'a user on the node that connected through the list is online on the other node',
+    )
+  },
+)

@@ -38,8 +38,8 @@ const RECONNECT_WAIT_MS = 500
 const DRAIN_TIMEOUT_MS = 2000
 
 export interface NatsUrl {
-  /** `host:port` for the client. */
-  server: string
+  /** `host:port` of each server to try, in order (the client also learns a cluster's others). */
+  servers: string[]
   user?: string
   pass?: string
   token?: string
@@ -51,9 +51,12 @@ export interface NatsUrl {
  * Reads a NATS_URL: `prefix` and `heartbeat_ms` as for Redis; the prefix starts the subjects, so a
  * dot in it may not lead, trail or double. Credentials in the URL become the client's user and
  * password, or its token when there is no password. No other parameter means anything to NATS.
+ * Several servers of one NATS cluster may be listed, comma separated, as the NATS tools take them
+ * (`nats://user:pass@n1:4222,n2:4222,nats://n3`): credentials and parameters are written once.
  */
 export function parseNatsUrl(url: string): NatsUrl {
-  const { url: rest, prefix, heartbeatMs } = parseBusUrl(url, 'NATS_URL')
+  const { first, others } = splitServerList(url)
+  const { url: rest, prefix, heartbeatMs } = parseBusUrl(first, 'NATS_URL')
   if (prefix.split('.').some((token) => token === '')) {
     throw new Error('NATS_URL: prefix may not begin or end with a dot, nor hold two in a row')
   }
@@ -66,11 +69,37 @@ export function parseNatsUrl(url: string): NatsUrl {
   const user = decodeURIComponent(parsed.username)
   const pass = decodeURIComponent(parsed.password)
   return {
-    server: `${parsed.hostname}:${parsed.port || 4222}`,
+    servers: [hostAndPort(parsed), ...others.map(otherServer)],
     ...(user && parsed.password ? { user, pass } : user ? { token: user } : {}),
     prefix,
     heartbeatMs,
   }
+}
+
+const hostAndPort = (url: URL) => `${url.hostname}:${url.port || 4222}`
+
+/** `nats://a,b,c?x` is `nats://a?x` and the further servers `b` and `c`. */
+function splitServerList(url: string): { first: string; others: string[] } {
+  const match = /^(nats:\/\/)([^?#]*)(.*)$/s.exec(url)
+  if (!match) return { first: url, others: [] }
+  const [, scheme, authority, rest] = match
+  // A comma may only separate servers: names, addresses and ports hold none.
+  const [first, ...others] = authority.split(',')
+  return { first: `${scheme}${first}${rest}`, others }
+}
+
+function otherServer(entry: string): string {
+  const text = entry.startsWith('nats://') ? entry : `nats://${entry}`
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(text)
+  } catch {}
+  if (!parsed?.hostname || parsed.username || parsed.password || parsed.pathname.length > 1) {
+    throw new Error(
+      `NATS_URL: "${entry.replace(/^.*@/, '[redacted]@')}" is not a server (after the first, list host:port only, as in nats://user:pass@n1:4222,n2:4222)`,
+    )
+  }
+  return hostAndPort(parsed)
 }
 
 interface RemoteNode {
@@ -102,13 +131,13 @@ export class NatsHub extends BusHub {
 
   /** Connects and subscribes; fails when NATS does not answer in time. */
   static async connect(options: NatsHubOptions): Promise<NatsHub> {
-    const { server, user, pass, token, prefix, heartbeatMs } = parseNatsUrl(options.url)
+    const { servers, user, pass, token, prefix, heartbeatMs } = parseNatsUrl(options.url)
     const hub = new NatsHub(options, prefix, heartbeatMs)
     const timeoutMs = options.connectTimeoutMs ?? 10_000
     let nc: NatsConnection
     try {
       nc = await connect({
-        servers: server,
+        servers,
         user,
         pass,
         token,
