@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { createSession } from '../src/auth/sessions.js'
-import { type Account, register, startTestServer } from './helpers/app.js'
+import { type Account, createConversation, register, startTestServer } from './helpers/app.js'
 import { connect, type TestSocket, upgradeStatus } from './helpers/ws.js'
 
 // The authorization matrix: every HTTP route of the contract and every WebSocket event, against
@@ -433,9 +433,7 @@ t.test('the authorization matrix', async (t) => {
     f.target = Number(target.id)
     const members = [member.id, third.id, removed.id, ...(deletedIsGone ? [] : [deleted.id])]
     if (kind === 'group') {
-      f.group = (
-        await inject(owner, 'POST', '/conversations', { member_ids: members, title: 'matrix' })
-      ).body.conversation.id
+      f.group = await createConversation(app, owner, members, 'matrix')
       f.groupOwnerMessage = (
         await inject(owner, 'POST', `/conversations/${f.group}/messages`, { content: 'o' })
       ).body.message.id

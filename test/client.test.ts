@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import WebSocket from 'ws'
 import { type Message, ParleyClient, ProtocolError } from '../client/parley-client.js'
-import { type Account, register, startTestServer } from './helpers/app.js'
+import { type Account, createConversation, register, startTestServer } from './helpers/app.js'
 
 // The bundled client (client/parley-client.js) driven from Node against a real server: the same
 // module the web page and the benchmark use.
@@ -21,19 +21,6 @@ function clientFor(server: Server, account: Account, options: Record<string, unk
     requestTimeout: 5000,
     ...options,
   })
-}
-
-async function directConversation(app: FastifyInstance, a: Account, b: Account): Promise<number> {
-  const response = await app.inject({
-    method: 'POST',
-    url: '/conversations',
-    headers: a.auth,
-    payload: { member_ids: [b.id] },
-  })
-  if (response.statusCode !== 201 && response.statusCode !== 200) {
-    throw new Error(`POST /conversations: ${response.statusCode} ${response.body}`)
-  }
-  return response.json().conversation.id
 }
 
 async function httpSend(app: FastifyInstance, account: Account, conversationId: number, content: string) {
@@ -88,7 +75,7 @@ t.test('connect, join, send and receive between two clients', async (t) => {
   const server = await startTestServer(t)
   const alice = await register(server.app)
   const bob = await register(server.app)
-  const conversationId = await directConversation(server.app, alice, bob)
+  const conversationId = await createConversation(server.app, alice, [bob])
   await httpSend(server.app, alice, conversationId, 'before anyone joined')
 
   const a = clientFor(server, alice)
@@ -154,7 +141,7 @@ t.test('edits and deletions are applied in place, live and on resume', async (t)
   const network = trackSockets(server.app)
   const alice = await register(server.app)
   const bob = await register(server.app)
-  const conversationId = await directConversation(server.app, alice, bob)
+  const conversationId = await createConversation(server.app, alice, [bob])
   const b = clientFor(server, bob)
   t.teardown(() => b.close())
   await b.connect()
@@ -206,7 +193,7 @@ t.test('reconnect after the server drops the socket: nothing missed, nothing dou
   const network = trackSockets(server.app)
   const alice = await register(server.app)
   const bob = await register(server.app)
-  const conversationId = await directConversation(server.app, alice, bob)
+  const conversationId = await createConversation(server.app, alice, [bob])
   const b = clientFor(server, bob, { minDelay: 1000, maxDelay: 1500 })
   t.teardown(() => b.close())
   await b.connect()
@@ -251,7 +238,7 @@ t.test('a message sent while offline is sent once when the connection returns', 
   const network = trackSockets(server.app)
   const alice = await register(server.app)
   const bob = await register(server.app)
-  const conversationId = await directConversation(server.app, alice, bob)
+  const conversationId = await createConversation(server.app, alice, [bob])
   const a = clientFor(server, alice, { minDelay: 200, maxDelay: 300 })
   t.teardown(() => a.close())
   await a.connect()
@@ -284,7 +271,7 @@ t.test('a send whose ack is lost is retried with the same client_id: exactly one
   const network = trackSockets(server.app)
   const alice = await register(server.app)
   const bob = await register(server.app)
-  const conversationId = await directConversation(server.app, alice, bob)
+  const conversationId = await createConversation(server.app, alice, [bob])
   const a = clientFor(server, alice, { minDelay: 20, maxDelay: 60 })
   t.teardown(() => a.close())
   await a.connect()

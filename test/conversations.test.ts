@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { type Account, buildTestApp, register } from './helpers/app.js'
+import { type Account, buildTestApp, createConversation, register } from './helpers/app.js'
 
 async function api(app: FastifyInstance, who: Account, method: string, url: string, payload?: object) {
   const response = await app.inject({ method: method as 'GET', url, headers: who.auth, payload })
@@ -61,8 +61,8 @@ t.test('groups: title, members added and removed, creator rules', async (t) => {
     204,
     'leave',
   )
-  const direct = await api(app, ann, 'POST', '/conversations', { member_ids: [bob.id] })
-  const addToDirect = await api(app, ann, 'POST', `/conversations/${direct.body.conversation.id}/members`, {
+  const directId = await createConversation(app, ann, [bob])
+  const addToDirect = await api(app, ann, 'POST', `/conversations/${directId}/members`, {
     user_id: cat.id,
   })
   t.equal(addToDirect.status, 400)
@@ -72,7 +72,7 @@ t.test('groups: title, members added and removed, creator rules', async (t) => {
 t.test('messages: send, idempotent client_id, validation, history paging', async (t) => {
   const app = await buildTestApp(t)
   const [ann, bob, eve] = [await register(app, 'ann'), await register(app, 'bob'), await register(app, 'eve')]
-  const id = (await api(app, ann, 'POST', '/conversations', { member_ids: [bob.id] })).body.conversation.id
+  const id = await createConversation(app, ann, [bob])
   const sent = await api(app, ann, 'POST', `/conversations/${id}/messages`, {
     content: 'hi',
     client_id: 'k1',
@@ -149,7 +149,7 @@ t.test('messages: send, idempotent client_id, validation, history paging', async
 t.test('edit and delete: sender only; deleted content is gone from history and the feed', async (t) => {
   const app = await buildTestApp(t)
   const [ann, bob] = [await register(app, 'ann'), await register(app, 'bob')]
-  const id = (await api(app, ann, 'POST', '/conversations', { member_ids: [bob.id] })).body.conversation.id
+  const id = await createConversation(app, ann, [bob])
   const m1 = (await api(app, ann, 'POST', `/conversations/${id}/messages`, { content: 'secret' })).body
     .message
   const m2 = (await api(app, ann, 'POST', `/conversations/${id}/messages`, { content: 'typo' })).body.message
@@ -208,7 +208,7 @@ t.test('edit and delete: sender only; deleted content is gone from history and t
 t.test('changes feed pages without a gap', async (t) => {
   const app = await buildTestApp(t)
   const [ann, bob] = [await register(app, 'ann'), await register(app, 'bob')]
-  const id = (await api(app, ann, 'POST', '/conversations', { member_ids: [bob.id] })).body.conversation.id
+  const id = await createConversation(app, ann, [bob])
   for (let i = 0; i < 25; i++)
     await api(app, ann, 'POST', `/conversations/${id}/messages`, { content: `n${i}` })
   const seen: string[] = []
@@ -228,10 +228,8 @@ t.test('changes feed pages without a gap', async (t) => {
 t.test('read pointer and unread counts; list ordered by activity', async (t) => {
   const app = await buildTestApp(t)
   const [ann, bob, cat] = [await register(app, 'ann'), await register(app, 'bob'), await register(app, 'cat')]
-  const withBob = (await api(app, ann, 'POST', '/conversations', { member_ids: [bob.id] })).body.conversation
-    .id
-  const withCat = (await api(app, ann, 'POST', '/conversations', { member_ids: [cat.id] })).body.conversation
-    .id
+  const withBob = await createConversation(app, ann, [bob])
+  const withCat = await createConversation(app, ann, [cat])
   const messages = []
   for (let i = 0; i < 3; i++) {
     messages.push(
@@ -302,7 +300,7 @@ t.test('user search finds people by username or display name, not myself', async
 t.test('deleting an account keeps its messages, shown as from a deleted user', async (t) => {
   const app = await buildTestApp(t)
   const [ann, bob] = [await register(app, 'ann'), await register(app, 'bob')]
-  const id = (await api(app, ann, 'POST', '/conversations', { member_ids: [bob.id] })).body.conversation.id
+  const id = await createConversation(app, ann, [bob])
   await api(app, bob, 'POST', `/conversations/${id}/messages`, { content: 'bye' })
   await api(app, bob, 'DELETE', '/auth/user', { password: 'correct horse battery' })
   const history = (await api(app, ann, 'GET', `/conversations/${id}/messages`)).body.messages

@@ -16,7 +16,13 @@ import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { testConfig } from '../src/config.js'
 import { cleanFileName, contentDisposition } from '../src/files/names.js'
-import { type Account, register, startTestServer, type TestContext } from './helpers/app.js'
+import {
+  type Account,
+  createConversation,
+  register,
+  startTestServer,
+  type TestContext,
+} from './helpers/app.js'
 import { connect } from './helpers/ws.js'
 
 // Uploads go over a real socket (fetch + FormData) or as hand-built multipart bodies (inject), to
@@ -584,8 +590,7 @@ t.test('POST /conversations/:id/files: a message with the attachment, in any con
   const ann = await register(app)
   const ben = await register(app)
   const outsider = await register(app)
-  const direct = await api(app, ann, 'POST', '/conversations', { member_ids: [ben.id] })
-  const conversationId = direct.body.conversation.id
+  const conversationId = await createConversation(app, ann, [ben])
   const socket = await live(ws, ben)
   t.teardown(socket.close)
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import t from 'tap'
-import { register, startTestServer } from './helpers/app.js'
+import { createConversation, register, startTestServer } from './helpers/app.js'
 import { jsonish as jsonishOf, nastyValues } from './helpers/nasty.js'
 import { connect, type Frame } from './helpers/ws.js'
 
@@ -156,14 +156,9 @@ t.test(`${RUNS} random frames: the socket stays open and every error is a client
   for (const name of ['wsfuzz3', 'wsfuzz4']) await register(server.app, name)
   const inject = (url: string, payload: object) =>
     server.app.inject({ method: 'POST', url, headers: ann.auth, payload })
-  await inject('/conversations', { member_ids: [bob.id] })
-  await inject('/conversations', { member_ids: [bob.id, 3], title: 'g' })
-  await server.app.inject({
-    method: 'POST',
-    url: '/conversations',
-    headers: bob.auth,
-    payload: { member_ids: [4] },
-  })
+  await createConversation(server.app, ann, [bob])
+  await createConversation(server.app, ann, [bob, 3], 'g')
+  await createConversation(server.app, bob, [4])
   for (let i = 0; i < 6; i++) await inject('/conversations/1/messages', { content: `m${i}` })
 
   const socket = await connect(server.ws, ann.token)

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { historyAt } from '../src/conversations/messages.js'
-import { type Account, buildTestApp, buildTwoNodes, register } from './helpers/app.js'
+import { type Account, buildTestApp, buildTwoNodes, createConversation, register } from './helpers/app.js'
 
 // History pages are kept as the JSON sent, each for one change number of its conversation: every
 // change to what the page shows must be seen at once, and only members ever get a page.
@@ -101,53 +101,51 @@ t.test('a kept page follows every change at once: sent, edited, deleted, attachm
 t.test('a kept page goes only to members: not to outsiders, not to one who left', async (t) => {
   const app = await buildTestApp(t)
   const [ann, bob, eve] = [await register(app, 'ann'), await register(app, 'bob'), await register(app, 'eve')]
-  const group = (await api(app, ann, 'POST', '/conversations', { member_ids: [bob.id], title: 'g' })).body
-    .conversation
-  await api(app, ann, 'POST', `/conversations/${group.id}/messages`, { content: 'secret' })
-  t.equal((await page(app, ann, group.id)).status, 200)
-  t.equal((await page(app, bob, group.id)).status, 200)
-  const outsider = await page(app, eve, group.id)
+  const groupId = await createConversation(app, ann, [bob], 'g')
+  await api(app, ann, 'POST', `/conversations/${groupId}/messages`, { content: 'secret' })
+  t.equal((await page(app, ann, groupId)).status, 200)
+  t.equal((await page(app, bob, groupId)).status, 200)
+  const outsider = await page(app, eve, groupId)
   t.equal(outsider.status, 404)
   t.notMatch(outsider.text, /secret/)
-  t.equal((await api(app, bob, 'DELETE', `/conversations/${group.id}/members/${bob.id}`)).status, 204)
-  t.equal((await page(app, bob, group.id)).status, 404, 'left')
+  t.equal((await api(app, bob, 'DELETE', `/conversations/${groupId}/members/${bob.id}`)).status, 204)
+  t.equal((await page(app, bob, groupId)).status, 404, 'left')
 
-  const other = (await api(app, ann, 'POST', '/conversations', { member_ids: [eve.id], title: 'h' })).body
-    .conversation
-  t.same(contents((await page(app, ann, other.id)).text), [], 'another conversation, another page')
+  const otherId = await createConversation(app, ann, [eve], 'h')
+  t.same(contents((await page(app, ann, otherId)).text), [], 'another conversation, another page')
 })
 
 t.test('two nodes: a change made on one is in the history the other serves at once', async (t) => {
   const [a, b] = await buildTwoNodes(t)
   const [ann, bob] = [await register(a, 'ann'), await register(a, 'bob')]
-  const direct = (await api(a, ann, 'POST', '/conversations', { member_ids: [bob.id] })).body.conversation
-  const sent = await api(a, ann, 'POST', `/conversations/${direct.id}/messages`, { content: 'hello' })
-  t.same(contents((await page(b, bob, direct.id)).text), ['hello'])
-  t.same(contents((await page(b, bob, direct.id)).text), ['hello'])
-  await api(a, ann, 'PATCH', `/conversations/${direct.id}/messages/${sent.body.message.id}`, {
+  const directId = await createConversation(a, ann, [bob])
+  const sent = await api(a, ann, 'POST', `/conversations/${directId}/messages`, { content: 'hello' })
+  t.same(contents((await page(b, bob, directId)).text), ['hello'])
+  t.same(contents((await page(b, bob, directId)).text), ['hello'])
+  await api(a, ann, 'PATCH', `/conversations/${directId}/messages/${sent.body.message.id}`, {
     content: 'hi',
   })
-  t.same(contents((await page(b, bob, direct.id)).text), ['hi'], 'edited on the other node')
-  await api(a, ann, 'POST', `/conversations/${direct.id}/messages`, { content: 'again' })
-  t.same(contents((await page(b, bob, direct.id)).text), ['hi', 'again'], 'sent on the other node')
+  t.same(contents((await page(b, bob, directId)).text), ['hi'], 'edited on the other node')
+  await api(a, ann, 'POST', `/conversations/${directId}/messages`, { content: 'again' })
+  t.same(contents((await page(b, bob, directId)).text), ['hi', 'again'], 'sent on the other node')
 })
 
 t.test('historyAt: a page is exact for a change number only when nothing changed meanwhile', async (t) => {
   const app = await buildTestApp(t)
   const [ann, bob] = [await register(app, 'ann'), await register(app, 'bob')]
-  const direct = (await api(app, ann, 'POST', '/conversations', { member_ids: [bob.id] })).body.conversation
-  await api(app, ann, 'POST', `/conversations/${direct.id}/messages`, { content: 'hello' })
+  const directId = await createConversation(app, ann, [bob])
+  await api(app, ann, 'POST', `/conversations/${directId}/messages`, { content: 'hello' })
   const row = await app.ctx.db
     .selectFrom('conversations')
     .select('change_seq')
-    .where('id', '=', direct.id)
+    .where('id', '=', directId)
     .executeTakeFirstOrThrow()
   const seq = Number(row.change_seq)
-  const now = await historyAt(app.ctx.db, direct.id, {}, seq)
+  const now = await historyAt(app.ctx.db, directId, {}, seq)
   t.equal(now.version, seq)
   t.same(
     now.page.messages.map((m) => m.content),
     ['hello'],
   )
-  t.equal((await historyAt(app.ctx.db, direct.id, {}, seq - 1)).version, undefined, 'changed since')
+  t.equal((await historyAt(app.ctx.db, directId, {}, seq - 1)).version, undefined, 'changed since')
 })

@@ -6,23 +6,10 @@ import { workerMessageStore } from '../src/conversations/message-store.js'
 import { openDatabase, SQLITE_BUSY_TIMEOUT_MS } from '../src/db/index.js'
 import { migrateToLatest } from '../src/db/migrate.js'
 import { AppError, isUnavailable } from '../src/errors.js'
-import { buildTestApp, register } from './helpers/app.js'
+import { buildTestApp, createConversation, register } from './helpers/app.js'
 
 // The SQLite message writer runs in a worker thread with its own connection (message-store.ts).
 // These tests drive it directly, beside an app that owns the same database file.
-
-/** Two accounts and the direct conversation between them. */
-async function directConversation(app: Awaited<ReturnType<typeof buildTestApp>>) {
-  const ann = await register(app)
-  const bob = await register(app)
-  const created = await app.inject({
-    method: 'POST',
-    url: '/conversations',
-    headers: ann.auth,
-    payload: { member_ids: [bob.id] },
-  })
-  return { ann, bob, conversationId: created.json().conversation.id as number }
-}
 
 t.test('the writer thread: group commit, order, client_id dedupe, one bad message alone fails', async (t) => {
   const app = await buildTestApp(t)
@@ -31,7 +18,9 @@ t.test('the writer thread: group commit, order, client_id dedupe, one bad messag
     t.comment('SKIP: the writer thread is for SQLite files only (PARLEY_TEST_DB=postgres)')
     return
   }
-  const { ann, bob, conversationId } = await directConversation(app)
+  const ann = await register(app)
+  const bob = await register(app)
+  const conversationId = await createConversation(app, ann, [bob])
 
   const batches: number[] = []
   const store = workerMessageStore(path, SQLITE_BUSY_TIMEOUT_MS, (size) => batches.push(size))
@@ -84,7 +73,8 @@ t.test(
       t.comment('SKIP: the writer thread is for SQLite files only (PARLEY_TEST_DB=postgres)')
       return
     }
-    const { ann, conversationId } = await directConversation(app)
+    const ann = await register(app)
+    const conversationId = await createConversation(app, ann, [await register(app)])
     const commits: Array<{ size: number; thread: string }> = []
     const store = workerMessageStore(
       path,

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { register, startTestServer } from './helpers/app.js'
+import { createConversation, register, startTestServer } from './helpers/app.js'
 import { connect } from './helpers/ws.js'
 
 const metric = (text: string, name: string): number => {
@@ -11,13 +11,7 @@ t.test('GET /metrics counts sockets, messages, deliveries, commits and HTTP late
   const server = await startTestServer(t)
   const ann = await register(server.app, 'ann')
   const bob = await register(server.app, 'bob')
-  const created = await server.app.inject({
-    method: 'POST',
-    url: '/conversations',
-    headers: ann.auth,
-    payload: { member_ids: [bob.id] },
-  })
-  const id = created.json().conversation.id
+  const id = await createConversation(server.app, ann, [bob])
   const annSocket = await connect(server.ws, ann.token)
   const bobSocket = await connect(server.ws, bob.token)
   await annSocket.request({ type: 'send_message', conversation_id: id, content: 'one' })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { MAX_BUFFERED_BYTES } from '../src/realtime/connections.js'
-import { register, startTestServer } from './helpers/app.js'
+import { createConversation, register, startTestServer } from './helpers/app.js'
 import { connect } from './helpers/ws.js'
 
 // Slow consumers and floods. test/ws.test.ts has the basic flood (RATE_LIMITED, then 1008); this
@@ -11,13 +11,7 @@ t.test('a socket that stops reading is shed with 1013 before its buffer grows wi
   const ann = await register(server.app, 'floodann')
   const slow = await register(server.app, 'slowbob')
   const reader = await register(server.app, 'readcarl')
-  const created = await server.app.inject({
-    method: 'POST',
-    url: '/conversations',
-    headers: ann.auth,
-    payload: { member_ids: [slow.id, reader.id], title: 'flood' },
-  })
-  const id = created.json().conversation.id as number
+  const id = await createConversation(server.app, ann, [slow, reader], 'flood')
   // The server's end of the slow client's TCP connection: what it holds in memory for it.
   let slowRaw: { writableLength: number } | undefined
   server.app.server.on('upgrade', (request, socket) => {
@@ -87,13 +81,7 @@ t.test(
     const server = await startTestServer(t, { wsRateLimit: 5 })
     const ann = await register(server.app, 'floodann2')
     const bob = await register(server.app, 'calmbob')
-    const created = await server.app.inject({
-      method: 'POST',
-      url: '/conversations',
-      headers: ann.auth,
-      payload: { member_ids: [bob.id] },
-    })
-    const id = created.json().conversation.id as number
+    const id = await createConversation(server.app, ann, [bob])
     const flood = await connect(server.ws, ann.token)
     const annOther = await connect(server.ws, ann.token)
     const bobSocket = await connect(server.ws, bob.token)

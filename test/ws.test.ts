@@ -1,5 +1,11 @@
 import t from 'tap'
-import { type Account, register, startTestServer, type TestContext } from './helpers/app.js'
+import {
+  type Account,
+  createConversation,
+  register,
+  startTestServer,
+  type TestContext,
+} from './helpers/app.js'
 import { connect, type Frame, upgradeStatus } from './helpers/ws.js'
 
 type Server = Awaited<ReturnType<typeof startTestServer>>
@@ -18,9 +24,8 @@ async function setup(t: TestContext, overrides = {}) {
   const ann = await register(server.app, 'ann')
   const bob = await register(server.app, 'bob')
   const eve = await register(server.app, 'eve')
-  const conversation = (await http(server, ann, 'POST', '/conversations', { member_ids: [bob.id] })).body
-    .conversation
-  return { server, ann, bob, eve, id: conversation.id as number }
+  const id = await createConversation(server.app, ann, [bob])
+  return { server, ann, bob, eve, id }
 }
 
 const contentOf = (frame: Frame) => (frame.message as { content: string }).content
@@ -294,18 +299,17 @@ t.test('logout closes that session’s sockets; account deletion closes all of t
 t.test('membership: added users hear of it, removed ones stop hearing at once', async (t) => {
   const { server, ann, bob, eve } = await setup(t)
   const eveSocket = await connect(server.ws, eve.token)
-  const group = (await http(server, ann, 'POST', '/conversations', { member_ids: [bob.id], title: 'g' })).body
-    .conversation
+  const groupId = await createConversation(server.app, ann, [bob], 'g')
   const annSocket = await connect(server.ws, ann.token)
-  await http(server, ann, 'POST', `/conversations/${group.id}/members`, { user_id: eve.id })
+  await http(server, ann, 'POST', `/conversations/${groupId}/members`, { user_id: eve.id })
   const added = await eveSocket.next('conversation')
-  t.equal((added.conversation as { id: number }).id, group.id)
-  t.match(await annSocket.next('member_added'), { conversation_id: group.id })
-  await eveSocket.request({ type: 'join', conversation_id: group.id })
-  await http(server, ann, 'DELETE', `/conversations/${group.id}/members/${eve.id}`)
-  t.match(await eveSocket.next('member_removed'), { conversation_id: group.id, user_id: eve.id })
-  await http(server, ann, 'POST', `/conversations/${group.id}/messages`, { content: 'after removal' })
-  annSocket.send({ type: 'typing', conversation_id: group.id, is_typing: true })
+  t.equal((added.conversation as { id: number }).id, groupId)
+  t.match(await annSocket.next('member_added'), { conversation_id: groupId })
+  await eveSocket.request({ type: 'join', conversation_id: groupId })
+  await http(server, ann, 'DELETE', `/conversations/${groupId}/members/${eve.id}`)
+  t.match(await eveSocket.next('member_removed'), { conversation_id: groupId, user_id: eve.id })
+  await http(server, ann, 'POST', `/conversations/${groupId}/messages`, { content: 'after removal' })
+  annSocket.send({ type: 'typing', conversation_id: groupId, is_typing: true })
   const leaked = await eveSocket.quiet(
     (f) => f.type === 'message' || f.type === 'typing' || f.type === 'status',
     400,
@@ -317,9 +321,7 @@ t.test('membership: added users hear of it, removed ones stop hearing at once', 
 
 t.test('a burst from several senders: every member sees every message once, in one order', async (t) => {
   const { server, ann, bob, eve } = await setup(t)
-  const group = (
-    await http(server, ann, 'POST', '/conversations', { member_ids: [bob.id, eve.id], title: 'b' })
-  ).body.conversation
+  const groupId = await createConversation(server.app, ann, [bob, eve], 'b')
   const sockets = [
     await connect(server.ws, ann.token),
     await connect(server.ws, bob.token),
@@ -332,7 +334,7 @@ t.test('a burst from several senders: every member sees every message once, in o
       acks.push(
         socket.request({
           type: 'send_message',
-          conversation_id: group.id,
+          conversation_id: groupId,
           content: `s${s}-${i}`,
           client_id: `s${s}-${i}`,
         }),
@@ -366,7 +368,7 @@ t.test('a burst from several senders: every member sees every message once, in o
       `sender ${s}'s messages keep their order`,
     )
   }
-  const history = await http(server, ann, 'GET', `/conversations/${group.id}/messages?limit=200`)
+  const history = await http(server, ann, 'GET', `/conversations/${groupId}/messages?limit=200`)
   t.equal(history.body.messages.length, 200)
   for (const socket of sockets) await socket.close()
 })

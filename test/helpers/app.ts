@@ -97,3 +97,30 @@ export async function register(
   const body = response.json()
   return { id: body.user.id, token: body.token, username, auth: { authorization: `Bearer ${body.token}` } }
 }
+
+/**
+ * A conversation created through the API by `owner` with `members` (accounts or bare user ids;
+ * one member and no title: a direct one, which POST /conversations answers 200 when it exists
+ * already). Returns its id. For tests that only need one to exist: the tests of the endpoint
+ * itself look at its response.
+ */
+export async function createConversation(
+  app: FastifyInstance,
+  owner: Account,
+  members: ReadonlyArray<Account | number>,
+  title?: string,
+): Promise<number> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/conversations',
+    headers: owner.auth,
+    payload: {
+      member_ids: members.map((m) => (typeof m === 'number' ? m : m.id)),
+      ...(title === undefined ? {} : { title }),
+    },
+  })
+  if (response.statusCode !== 200 && response.statusCode !== 201) {
+    throw new Error(`create conversation failed: ${response.statusCode} ${response.body}`)
+  }
+  return response.json().conversation.id as number
+}
