@@ -1,4 +1,4 @@
-import { type ChildProcess, fork, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
@@ -100,6 +100,25 @@ export function cpuTicks(pid: number, mainThreadOnly = false): number {
   return Number(fields[11]) + Number(fields[12])
 }
 
+/**
+ * TCP data segments sent so far by the sockets on a local port (`data_segs_out` of `ss -ti`,
+ * summed), or NaN when `ss` cannot tell. On loopback one socket write leaves as one segment, so
+ * frames per segment show how much a server coalesces its writes (raw ws: one write per frame).
+ */
+export function dataSegmentsOut(port: number): number {
+  try {
+    const out = execFileSync('ss', ['-tinH', 'state', 'established', `( sport = :${port} )`], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    })
+    let total = 0
+    for (const match of out.matchAll(/\bdata_segs_out:(\d+)/g)) total += Number(match[1])
+    return total
+  } catch {
+    return Number.NaN
+  }
+}
+
 /** VmRSS of a process, bytes. */
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -119,6 +138,9 @@ export interface ProcSample {
   cpuPercent: number
   /** The main thread alone (the event loop): near 100 it is the bottleneck, whatever the rest. */
   mainThreadCpuPercent: number
+  /** TCP data segments the server's sockets sent in the window (see dataSegmentsOut), NaN if unknown. */
+  segments: number
+  segmentsPerSec: number
   /** All processes on the machine, percent of one core (2 cores: up to 200). */
   machineBusyPercent: number
   rssMaxBytes: number
@@ -129,16 +151,22 @@ export interface ProcSample {
 export class ProcSampler {
   private ticks0 = 0
   private mainTicks0 = 0
+  private segments0 = Number.NaN
   private machine0 = 0
   private wall0 = 0
   private rssMax = 0
   private timer: NodeJS.Timeout | undefined
 
-  constructor(private readonly pid: number) {}
+  /** With `port`, also counts the data segments its sockets send. */
+  constructor(
+    private readonly pid: number,
+    private readonly port?: number,
+  ) {}
 
   start(): void {
     this.ticks0 = cpuTicks(this.pid)
     this.mainTicks0 = cpuTicks(this.pid, true)
+    if (this.port !== undefined) this.segments0 = dataSegmentsOut(this.port)
     this.machine0 = machineBusyTicks()
     this.wall0 = performance.now()
     this.rssMax = rssBytes(this.pid)
@@ -165,9 +193,12 @@ export class ProcSampler {
       // gone
     }
     this.rssMax = Math.max(this.rssMax, rssEnd)
+    const segments = this.port === undefined ? Number.NaN : dataSegmentsOut(this.port)
     return {
       cpuPercent: ((ticks - this.ticks0) / CLK_TCK / wallSeconds) * 100,
       mainThreadCpuPercent: ((mainTicks - this.mainTicks0) / CLK_TCK / wallSeconds) * 100,
+      segments: segments - this.segments0,
+      segmentsPerSec: (segments - this.segments0) / wallSeconds,
       machineBusyPercent: ((machineBusyTicks() - this.machine0) / CLK_TCK / wallSeconds) * 100,
       rssMaxBytes: this.rssMax,
       rssEndBytes: rssEnd,

@@ -331,6 +331,10 @@ interface StepSummary {
   sendLagP99: number
   serverCpu: number
   serverMainThreadCpu: number
+  /** TCP data segments the server sent per second: its socket writes (loopback: one segment each). */
+  serverSegmentsPerSec: number
+  /** Frames out (deliveries and acks) per socket write: 1 when every frame is its own write. */
+  framesPerWrite: number
   serverRssMaxMB: number
   serverRssEndMB: number
   generatorCpu: number
@@ -388,6 +392,8 @@ function summarize(rate: number, results: StepResult[], proc: ReturnType<ProcSam
     sendLagP99: ms(lag.getValueAtPercentile(99)),
     serverCpu: proc?.cpuPercent ?? Number.NaN,
     serverMainThreadCpu: proc?.mainThreadCpuPercent ?? Number.NaN,
+    serverSegmentsPerSec: proc?.segmentsPerSec ?? Number.NaN,
+    framesPerWrite: proc ? (delivered + sum(results.map((r) => r.acked))) / proc.segments : Number.NaN,
     serverRssMaxMB: proc ? mb(proc.rssMaxBytes) : Number.NaN,
     serverRssEndMB: proc ? mb(proc.rssEndBytes) : Number.NaN,
     generatorCpu,
@@ -454,7 +460,7 @@ async function ladder(target: string): Promise<LadderRun> {
       const quiet = await waitForQuiet()
       if (quiet.waitedS >= 1)
         log(`  (waited ${fmt(quiet.waitedS, 0)} s for other processes: ${fmt(quiet.busy, 0)}% busy)`)
-      const sampler = server.pid ? new ProcSampler(server.pid) : null
+      const sampler = server.pid ? new ProcSampler(server.pid, server.port) : null
       const problems0 = server.logProblems()
       sampler?.start()
       const results = await Promise.all(
@@ -480,7 +486,7 @@ async function ladder(target: string): Promise<LadderRun> {
         `  ${int(rate)} msg/s: acked ${int(step.ackedPerSec)}/s, ${int(step.deliveriesPerSec)} deliveries/s, ` +
           `${fmt(step.share * 100, 2)}% delivered, p50 ${fmt(step.p50, 2)} p99 ${fmt(step.p99, 2)} ` +
           `p99.9 ${fmt(step.p999, 2)} max ${fmt(step.max, 1)} ms, server ${fmt(step.serverCpu, 0)}% CPU (main thread ${fmt(step.serverMainThreadCpu, 0)}%) ` +
-          `${fmt(step.serverRssMaxMB, 0)} MB, generator ${fmt(step.generatorCpu, 0)}% CPU, others ${fmt(step.otherCpu, 0)}%` +
+          `${fmt(step.serverRssMaxMB, 0)} MB, ${int(step.serverSegmentsPerSec)} socket writes/s (${fmt(step.framesPerWrite, 1)} frames each), generator ${fmt(step.generatorCpu, 0)}% CPU, others ${fmt(step.otherCpu, 0)}%` +
           (step.notes.length ? ` [${step.notes.join('; ')}]` : ''),
       )
       if (step.share < stopShare || step.p99 > stopP99) {
@@ -828,8 +834,8 @@ function ladderMarkdown(runs: LadderRun[]): string {
   }
   out.push(
     '',
-    '| offered msg/s | Parley CPU % (main thread) | raw CPU % (main thread) | Parley RSS max MB | raw RSS max MB | generator CPU % (P / raw) | generator send lag p99 ms (P / raw) | notes |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| offered msg/s | Parley CPU % (main thread) | raw CPU % (main thread) | Parley RSS max MB | raw RSS max MB | socket writes/s (P / raw) | frames per write (P / raw) | generator CPU % (P / raw) | generator send lag p99 ms (P / raw) | notes |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   )
   for (const [index, rate] of rates.entries()) {
     const p = at(parley, index)
@@ -840,6 +846,7 @@ function ladderMarkdown(runs: LadderRun[]): string {
     ].join('; ')
     out.push(
       `| ${int(rate)} | ${fmt(p?.serverCpu, 0)} (${fmt(p?.serverMainThreadCpu, 0)}) | ${fmt(r?.serverCpu, 0)} (${fmt(r?.serverMainThreadCpu, 0)}) | ${fmt(p?.serverRssMaxMB, 0)} | ${fmt(r?.serverRssMaxMB, 0)} | ` +
+        `${int(p?.serverSegmentsPerSec)} / ${int(r?.serverSegmentsPerSec)} | ${fmt(p?.framesPerWrite, 1)} / ${fmt(r?.framesPerWrite, 1)} | ` +
         `${fmt(p?.generatorCpu, 0)} / ${fmt(r?.generatorCpu, 0)} | ${fmt(p?.sendLagP99, 2)} / ${fmt(r?.sendLagP99, 2)} | ${notes} |`,
     )
   }
