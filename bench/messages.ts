@@ -104,3 +104,12 @@ export type FromLoadgen =
   | HoldResult
   | { evt: 'closed' }
   | { evt: 'fatal'; error: string }
+
+/** What `npm run bench:setup` writes and `npm run bench -- --accounts <file>` reads. */
+export interface AccountsFile {
+  /** Every account's password (they are benchmark accounts). */
+  password: string
+  users: Array<{ id: number; username: string; token: string }>
+  /** One conversation per room of `--room-size` consecutive users, created by the first of them. */
+  rooms: Array<{ conversation_id: number; member_ids: number[] }>
+}

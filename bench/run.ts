@@ -23,7 +23,7 @@ import {
   sleep,
   startServer,
 } from './lib.js'
-import type { ConnectResult, HoldResult, SocketSpec, StepResult } from './messages.js'
+import type { AccountsFile, ConnectResult, HoldResult, SocketSpec, StepResult } from './messages.js'
 
 // npm run bench [-- --quick] [-- --mode idle|history] [-- --target parley|raw|both] ...
 // See docs/BENCHMARKS.md. Every server and every generator is its own process; all traffic
@@ -54,6 +54,7 @@ const { values: args } = parseArgs({
     'history-duration': { type: 'string', default: '10' },
     'parley-url': { type: 'string' },
     'parley-pid': { type: 'string' },
+    accounts: { type: 'string' },
     out: { type: 'string', default: join(BENCH_DIR, 'results') },
     'quiet-wait': { type: 'string', default: '60' },
     'quiet-threshold': { type: 'string', default: '25' },
@@ -80,6 +81,8 @@ if (args.help) {
                                machine uses under P% of a core (25): other jobs skew the figures
   --profile-server / --profile-generator   node --cpu-prof into bench/results/profiles/
   --parley-url http://127.0.0.1:3000 [--parley-pid PID]   use a running Parley instead of starting one
+  --accounts FILE              with --parley-url: the accounts and rooms \`npm run bench:setup\` wrote
+                               into that server's database, instead of registering them over HTTP
   env: BENCH_RATES, BENCH_DURATION, BENCH_USERS, BENCH_GENERATORS, BENCH_SOCKETS, BENCH_MODE`)
   process.exit(0)
 }
@@ -112,6 +115,8 @@ const serverProfile = args['profile-server'] ? ['--cpu-prof', '--cpu-prof-dir', 
 const generatorProfile = args['profile-generator'] ? profileDir : undefined
 
 for (const t of targets) if (t !== 'parley' && t !== 'raw') throw new Error(`--target: parley, raw or both`)
+if (args.accounts && !args['parley-url'])
+  throw new Error('--accounts needs --parley-url: the server whose database holds them')
 if (!['ladder', 'idle', 'history'].includes(mode)) throw new Error(`--mode: ladder, idle or history`)
 
 // ---- servers ---------------------------------------------------------------------------------
@@ -203,6 +208,7 @@ async function registerUsers(server: ServerHandle, count: number): Promise<Accou
 
 /** Accounts in rooms of `roomSize`: the first member of each room creates the group. */
 async function setupParley(server: ServerHandle): Promise<SocketSpec[]> {
+  if (args.accounts) return accountsFromFile(args.accounts)
   const accounts = await registerUsers(server, users)
   const rooms = Math.floor(users / roomSize)
   const started = performance.now()
@@ -224,6 +230,19 @@ async function setupParley(server: ServerHandle): Promise<SocketSpec[]> {
   return accounts
     .slice(0, rooms * roomSize)
     .map((a, i) => ({ token: a.token, conversationId: conversationIds[Math.floor(i / roomSize)] }))
+}
+
+/** The sockets of an accounts file (npm run bench:setup): the first `--users` room members. */
+function accountsFromFile(path: string): SocketSpec[] {
+  const file = JSON.parse(readFileSync(path, 'utf8')) as AccountsFile
+  const tokens = new Map(file.users.map((user) => [user.id, user.token]))
+  const specs = file.rooms.flatMap((room) =>
+    room.member_ids.map((id) => ({ token: tokens.get(id) ?? '', conversationId: room.conversation_id })),
+  )
+  if (specs.length < users)
+    throw new Error(`${path} holds ${specs.length} room members; --users asks for ${users}`)
+  log(`  ${users} accounts and their rooms from ${path}`)
+  return specs.slice(0, users)
 }
 
 function setupRaw(): SocketSpec[] {
