@@ -9,6 +9,7 @@ import { SessionCache } from './auth/session-cache.js'
 import { ErrorResponse, User } from './common-schemas.js'
 import type { Config } from './config.js'
 import type { AppContext } from './context.js'
+import { HistoryCache } from './conversations/history-cache.js'
 import { MemberCache } from './conversations/member-cache.js'
 import { kyselyMessageStore, sqliteMessageStore, workerMessageStore } from './conversations/message-store.js'
 import { conversationRoutes } from './conversations/routes.js'
@@ -182,6 +183,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     metrics,
     members: new MemberCache(database.db, hub),
     sessions: new SessionCache(database.db, config, hub),
+    historyPages: new HistoryCache((hit) => metrics.historyPages.inc({ result: hit ? 'hit' : 'miss' })),
     messages: database.sqlitePath
       ? workerMessageStore(database.sqlitePath, SQLITE_BUSY_TIMEOUT_MS, observeCommit, database.sqlite)
       : database.sqlite

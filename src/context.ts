@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { SessionCache } from './auth/session-cache.js'
 import type { Config } from './config.js'
+import type { HistoryCache } from './conversations/history-cache.js'
 import type { MemberCache } from './conversations/member-cache.js'
 import type { MessageStore } from './conversations/message-store.js'
 import type { DatabaseHandle } from './db/index.js'
@@ -24,6 +25,8 @@ export interface AppContext {
   members: MemberCache
   /** Sessions by token hash, cached for the guard of HTTP routes; ended sessions drop at once. */
   sessions: SessionCache
+  /** History pages as sent, per conversation state, for HTTP history and WebSocket `join`. */
+  historyPages: HistoryCache
   /** Where new messages are appended (SQLite has its own fast path). */
   messages: MessageStore
 }

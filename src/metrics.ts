@@ -32,6 +32,12 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     registers: [this.registry],
   })
+  readonly historyPages = new Counter({
+    name: 'parley_history_pages_total',
+    help: 'History pages asked for (HTTP history and WebSocket join), by whether the page cache had them',
+    labelNames: ['result'],
+    registers: [this.registry],
+  })
   readonly messageCommits = new Counter({
     name: 'parley_message_commits_total',
     help: 'Message group commits, by the thread that ran them (main: small batches at light load)',

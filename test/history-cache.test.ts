@@ -1,7 +1,15 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { historyAt } from '../src/conversations/messages.js'
-import { type Account, buildTestApp, buildTwoNodes, createConversation, register } from './helpers/app.js'
+import {
+  type Account,
+  buildTestApp,
+  buildTwoNodes,
+  createConversation,
+  register,
+  startTestServer,
+} from './helpers/app.js'
+import { connect } from './helpers/ws.js'
 
 // History pages are kept as the JSON sent, each for one change number of its conversation: every
 // change to what the page shows must be seen at once, and only members ever get a page.
@@ -148,4 +156,65 @@ t.test('historyAt: a page is exact for a change number only when nothing changed
     ['hello'],
   )
   t.equal((await historyAt(app.ctx.db, directId, {}, seq - 1)).version, undefined, 'changed since')
+})
+
+t.test('WebSocket join: the latest page comes from the same cache, and follows every change', async (t) => {
+  const server = await startTestServer(t)
+  const { app } = server
+  const [ann, bob, eve] = [await register(app, 'ann'), await register(app, 'bob'), await register(app, 'eve')]
+  const groupId = await createConversation(app, ann, [bob], 'g')
+  const send = async (content: string) =>
+    (await api(app, ann, 'POST', `/conversations/${groupId}/messages`, { content })).body.message as Json
+  const first = await send('one')
+  await send('two')
+  const pages = async () => {
+    const text = await (await fetch(`${server.http}/metrics`)).text()
+    const count = (result: string) =>
+      Number(
+        new RegExp(`^parley_history_pages_total\\{result="${result}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0,
+      )
+    return { hit: count('hit'), miss: count('miss') }
+  }
+  const [annSocket, bobSocket, eveSocket] = await Promise.all(
+    [ann, bob, eve].map((who) => connect(server.ws, who.token)),
+  )
+  t.teardown(() => Promise.all([annSocket.close(), bobSocket.close(), eveSocket.close()]))
+  const join = (socket: typeof annSocket, extra: object = {}) =>
+    socket.request({ type: 'join', conversation_id: groupId, ...extra })
+  const messagesOf = (frame: Json) => (frame.messages as Json[]).map((m) => m.content)
+
+  const before = await pages()
+  const annPage = await join(annSocket)
+  const bobPage = await join(bobSocket)
+  t.same(messagesOf(annPage), ['one', 'two'])
+  t.same({ ...bobPage, ref: annPage.ref }, annPage, 'the second member gets the same page')
+  t.equal(bobPage.cursor, annPage.cursor)
+  t.same(
+    await pages(),
+    { hit: before.hit + 1, miss: before.miss + 1 },
+    'read once, then served from the cache',
+  )
+
+  // Without a ref the reply has none; with one it carries it (the cached bytes get the frame's own).
+  bobSocket.send({ type: 'join', conversation_id: groupId })
+  const unreferenced = await bobSocket.next((f) => f.type === 'recent_messages' && f.ref === undefined)
+  t.notOk('ref' in unreferenced)
+  t.same(messagesOf(unreferenced), ['one', 'two'])
+
+  // Every change shows at once: a new message, an edit, a deletion.
+  await send('three')
+  t.same(messagesOf(await join(annSocket)), ['one', 'two', 'three'], 'a new message')
+  await api(app, ann, 'PATCH', `/conversations/${groupId}/messages/${first.id}`, { content: 'one, edited' })
+  t.same(messagesOf(await join(bobSocket)), ['one, edited', 'two', 'three'], 'an edit')
+  await api(app, ann, 'DELETE', `/conversations/${groupId}/messages/${first.id}`)
+  const afterDelete = await join(annSocket)
+  t.same(messagesOf(afterDelete), ['two', 'three'], 'a deletion')
+  t.ok((afterDelete.cursor as number) > (annPage.cursor as number), 'the cursor moved on')
+
+  // Other pages of the same conversation are their own entries; a non-member gets none of them.
+  t.same(messagesOf(await join(bobSocket, { after: first.id })), ['two', 'three'])
+  t.same(messagesOf(await join(bobSocket, { limit: 1 })), ['three'])
+  t.same(messagesOf(await join(annSocket, { limit: 1 })), ['three'])
+  t.match(await join(eveSocket), { type: 'error', code: 'NOT_FOUND' }, 'a non-member is refused')
+  t.match(await join(eveSocket, { limit: 1 }), { type: 'error', code: 'NOT_FOUND' })
 })

@@ -27,8 +27,12 @@ export class HistoryCache {
   private readonly entries = new Map<string, Entry>()
   private chars = 0
 
+  /** `onLookup` hears whether each `get` found its page (the hit/miss metric). */
+  constructor(private readonly onLookup?: (hit: boolean) => void) {}
+
   get(key: string, version: number): string | undefined {
     const entry = this.entries.get(key)
+    this.onLookup?.(entry?.version === version)
     if (!entry || entry.version !== version) return undefined
     this.entries.delete(key)
     this.entries.set(key, entry)

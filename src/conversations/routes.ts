@@ -5,7 +5,7 @@ import { errors, NoContent, UserList } from '../common-schemas.js'
 import type { AppContext } from '../context.js'
 import { searchUsers } from '../users/queries.js'
 import { toUserView } from '../users/view.js'
-import { HistoryCache, historyKey } from './history-cache.js'
+import { historyKey } from './history-cache.js'
 import {
   addGroupMember,
   conversationFor,
@@ -43,7 +43,7 @@ export async function conversationRoutes(app: FastifyInstance, { ctx }: { ctx: A
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('preHandler', requireUser(ctx))
   const tags = ['conversations']
-  const historyPages = new HistoryCache()
+  const historyPages = ctx.historyPages
 
   routes.get(
     '/conversations/users',

@@ -299,6 +299,12 @@ function openConnection(
       reply: (type, payload) => {
         send(connection, JSON.stringify({ type, ref, ...payload }))
       },
+      replyJson: (type, body) => {
+        // The same bytes as reply(type, JSON.parse(body)): type, then ref, then the body's members.
+        const head =
+          ref === undefined ? `{"type":${JSON.stringify(type)}` : JSON.stringify({ type, ref }).slice(0, -1)
+        send(connection, `${head},${body.slice(1)}`)
+      },
     }
     const handler = handlers[raw.type as keyof typeof handlers]
     try {

@@ -3,6 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { ValueErrorType } from '@sinclair/typebox/errors'
 import type { AppContext } from '../context.js'
 import { frame, memberIds } from '../conversations/events.js'
+import { historyKey } from '../conversations/history-cache.js'
 import { requireMembership } from '../conversations/membership.js'
 import {
   changes,
@@ -24,6 +25,8 @@ export interface SocketSession {
   typing: Typing
   connection: Connection
   reply(type: string, payload: object): void
+  /** The same, for a payload already serialized: a JSON object with at least one member. */
+  replyJson(type: string, body: string): void
 }
 
 type Handler<T extends TObject> = (session: SocketSession, frame: Static<T>) => Promise<void> | void
@@ -53,16 +56,37 @@ async function announce(
   session.ctx.hub.publish({ kind: 'room', conversationId, frame: payload })
 }
 
+/**
+ * The body of `recent_messages` for a join without a cursor, as JSON: from the page cache when the
+ * conversation is still at `version` (many members join the same room after a restart), else read
+ * and kept if it was read at exactly that state (its cursor is that change number).
+ */
+async function recentMessages(
+  ctx: AppContext,
+  msg: { conversation_id: number; after?: number; limit?: number },
+  version: number,
+): Promise<string> {
+  const key = `join:${historyKey(msg.conversation_id, msg)}`
+  const kept = ctx.historyPages.get(key, version)
+  if (kept !== undefined) return kept
+  const page = await historyWithCursor(ctx.db, msg.conversation_id, { after: msg.after, limit: msg.limit })
+  const body = JSON.stringify({ conversation_id: msg.conversation_id, ...page })
+  if (page.cursor === version) ctx.historyPages.set(key, version, body)
+  return body
+}
+
 /** The protocol: one handler per client frame type, each with the schema its frames must pass. */
 export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]> } = {
   join: entry(ClientFrames.join, async (session, msg) => {
     const { ctx, connection } = session
-    await requireMembership(ctx, msg.conversation_id, connection.userId)
-    const page =
-      msg.cursor !== undefined
-        ? await changes(ctx.db, msg.conversation_id, msg.cursor, msg.limit ?? 200)
-        : await historyWithCursor(ctx.db, msg.conversation_id, { after: msg.after, limit: msg.limit })
-    session.reply('recent_messages', { conversation_id: msg.conversation_id, ...page })
+    // The membership check also reads the conversation's change number: the cached page's version.
+    const { change_seq } = await requireMembership(ctx, msg.conversation_id, connection.userId)
+    if (msg.cursor !== undefined) {
+      const page = await changes(ctx.db, msg.conversation_id, msg.cursor, msg.limit ?? 200)
+      session.reply('recent_messages', { conversation_id: msg.conversation_id, ...page })
+    } else {
+      session.replyJson('recent_messages', await recentMessages(ctx, msg, Number(change_seq)))
+    }
     session.connections.join(connection, msg.conversation_id)
     await announce(session, msg.conversation_id, 'joined')
     for (const userId of session.typing.typingIn(msg.conversation_id)) {
