@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import * as hdr from 'hdr-histogram-js'
+import { BENCH_PASSWORD, createRooms, type Post, registerAccounts, roomSockets } from './accounts.js'
 import {
   BENCH_DIR,
   fmt,
@@ -109,7 +110,6 @@ const generatorCount = Math.max(1, num('generators', args.generators))
 const contentBytes = num('content-bytes', args['content-bytes'])
 const stopShare = num('stop-share', args['stop-share'])
 const stopP99 = num('stop-p99', args['stop-p99'])
-const PASSWORD = 'bench-password-1234'
 const profileDir = join(String(args.out), 'profiles')
 const serverProfile = args['profile-server'] ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []
 const generatorProfile = args['profile-generator'] ? profileDir : undefined
@@ -182,67 +182,30 @@ async function startRaw(): Promise<ServerHandle> {
   })
 }
 
-interface Account {
-  id: number
-  token: string
-}
+/** POSTs to a server over HTTP, for the shared account and room setup (accounts.ts). */
+const postTo =
+  (server: ServerHandle): Post =>
+  async (path, body, token) =>
+    (await http('POST', `${server.httpUrl}${path}`, body, token)).json
 
-async function registerUsers(server: ServerHandle, count: number): Promise<Account[]> {
-  const tag = Date.now().toString(36)
-  const started = performance.now()
-  const accounts = await mapLimit(
-    Array.from({ length: count }, (_, i) => i),
-    4,
-    async (i) => {
-      const { json } = await http<{ user: { id: number }; token: string }>(
-        'POST',
-        `${server.httpUrl}/auth/register`,
-        { username: `b${tag}_${i}`, password: PASSWORD, display_name: `Bench ${i}` },
-      )
-      return { id: json.user.id, token: json.token }
-    },
-  )
-  log(`  registered ${count} accounts in ${fmt((performance.now() - started) / 1000)} s`)
-  return accounts
-}
+const registerUsers = (server: ServerHandle, count: number) =>
+  registerAccounts(postTo(server), count, (line) => log(`  ${line}`))
 
-/** Accounts in rooms of `roomSize`: the first member of each room creates the group. */
+/**
+ * Accounts in rooms of `roomSize` (the first member of each room creates the group), registered
+ * here, or with `--accounts` read from the file `npm run bench:setup` wrote into the server's database.
+ */
 async function setupParley(server: ServerHandle): Promise<SocketSpec[]> {
-  if (args.accounts) return accountsFromFile(args.accounts)
-  const accounts = await registerUsers(server, users)
-  const rooms = Math.floor(users / roomSize)
-  const started = performance.now()
-  const conversationIds = await mapLimit(
-    Array.from({ length: rooms }, (_, r) => r),
-    4,
-    async (r) => {
-      const members = accounts.slice(r * roomSize, (r + 1) * roomSize)
-      const { json } = await http<{ conversation: { id: number } }>(
-        'POST',
-        `${server.httpUrl}/conversations`,
-        { member_ids: members.slice(1).map((m) => m.id), title: `bench room ${r}` },
-        members[0].token,
-      )
-      return json.conversation.id
-    },
-  )
-  log(`  created ${rooms} conversations in ${fmt((performance.now() - started) / 1000)} s`)
-  return accounts
-    .slice(0, rooms * roomSize)
-    .map((a, i) => ({ token: a.token, conversationId: conversationIds[Math.floor(i / roomSize)] }))
-}
-
-/** The sockets of an accounts file (npm run bench:setup): the first `--users` room members. */
-function accountsFromFile(path: string): SocketSpec[] {
-  const file = JSON.parse(readFileSync(path, 'utf8')) as AccountsFile
-  const tokens = new Map(file.users.map((user) => [user.id, user.token]))
-  const specs = file.rooms.flatMap((room) =>
-    room.member_ids.map((id) => ({ token: tokens.get(id) ?? '', conversationId: room.conversation_id })),
-  )
-  if (specs.length < users)
-    throw new Error(`${path} holds ${specs.length} room members; --users asks for ${users}`)
-  log(`  ${users} accounts and their rooms from ${path}`)
-  return specs.slice(0, users)
+  let file: AccountsFile
+  if (args.accounts) {
+    file = JSON.parse(readFileSync(args.accounts, 'utf8')) as AccountsFile
+    log(`  accounts and rooms from ${args.accounts}`)
+  } else {
+    const accounts = await registerUsers(server, users)
+    const rooms = await createRooms(postTo(server), accounts, roomSize, (line) => log(`  ${line}`))
+    file = { password: BENCH_PASSWORD, users: accounts, rooms }
+  }
+  return roomSockets(file, Math.floor(users / roomSize) * roomSize)
 }
 
 function setupRaw(): SocketSpec[] {

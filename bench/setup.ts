@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { BENCH_DIR, fmt, mapLimit } from './lib.js'
+import { BENCH_PASSWORD, createRooms, type Post, registerAccounts } from './accounts.js'
+import { BENCH_DIR } from './lib.js'
 import type { AccountsFile } from './messages.js'
 
 // npm run bench:setup [-- --users 1000 --room-size 10 --out bench/results/accounts.json]
@@ -22,8 +22,6 @@ const { values: args } = parseArgs({
   },
 })
 
-const PASSWORD = 'bench password 1234'
-
 function count(name: string, value: string | undefined, min: number): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer of at least ${min}`)
@@ -36,40 +34,19 @@ async function main(): Promise<void> {
   const config = { ...loadConfig(), logLevel: 'warn', authRateLimit: 1_000_000 }
   const app = await buildApp({ config })
   try {
-    const tag = Date.now().toString(36)
-    let started = performance.now()
-    const accounts = await mapLimit(
-      Array.from({ length: users }, (_, i) => i),
-      4,
-      async (i) => {
-        const username = `b${tag}_${i}`
-        const response = await app.inject({
-          method: 'POST',
-          url: '/auth/register',
-          payload: { username, password: PASSWORD, display_name: `Bench ${i}` },
-        })
-        if (response.statusCode !== 201) throw new Error(`register: ${response.statusCode} ${response.body}`)
-        const body = response.json()
-        return { id: body.user.id as number, username, token: body.token as string }
-      },
-    )
-    console.log(`registered ${users} accounts in ${fmt((performance.now() - started) / 1000)} s`)
-    started = performance.now()
-    const rooms: AccountsFile['rooms'] = []
-    for (let r = 0; r + roomSize <= accounts.length; r += roomSize) {
-      const members = accounts.slice(r, r + roomSize)
+    const post: Post = async (path, body, token) => {
       const response = await app.inject({
         method: 'POST',
-        url: '/conversations',
-        headers: { authorization: `Bearer ${members[0].token}` },
-        payload: { member_ids: members.slice(1).map((m) => m.id), title: `bench room ${r / roomSize}` },
+        url: path,
+        payload: body,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
       })
-      if (response.statusCode !== 201)
-        throw new Error(`conversation: ${response.statusCode} ${response.body}`)
-      rooms.push({ conversation_id: response.json().conversation.id, member_ids: members.map((m) => m.id) })
+      if (response.statusCode >= 300) throw new Error(`POST ${path}: ${response.statusCode} ${response.body}`)
+      return response.json()
     }
-    console.log(`created ${rooms.length} conversations in ${fmt((performance.now() - started) / 1000)} s`)
-    const file: AccountsFile = { password: PASSWORD, users: accounts, rooms }
+    const accounts = await registerAccounts(post, users, console.log)
+    const rooms = await createRooms(post, accounts, roomSize, console.log)
+    const file: AccountsFile = { password: BENCH_PASSWORD, users: accounts, rooms }
     mkdirSync(dirname(args.out), { recursive: true })
     writeFileSync(args.out, `${JSON.stringify(file, null, 1)}\n`)
     console.log(`wrote ${args.out}`)

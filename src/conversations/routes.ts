@@ -43,7 +43,6 @@ export async function conversationRoutes(app: FastifyInstance, { ctx }: { ctx: A
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('preHandler', requireUser(ctx))
   const tags = ['conversations']
-  const historyPages = ctx.historyPages
 
   routes.get(
     '/conversations/users',
@@ -161,12 +160,12 @@ export async function conversationRoutes(app: FastifyInstance, { ctx }: { ctx: A
       const { change_seq } = await requireMembership(ctx, conversationId, authOf(request).user.id)
       const changeSeq = Number(change_seq)
       const key = historyKey(conversationId, request.query)
-      let body = historyPages.get(key, changeSeq)
+      let body = ctx.historyPages.get(key, changeSeq)
       if (body === undefined) {
         const read = await historyAt(ctx.db, conversationId, request.query, changeSeq)
         // The route's own serializer (fast-json-stringify, a string): the bytes returning the page would send.
         body = reply.serialize(read.page) as string
-        if (read.version !== undefined) historyPages.set(key, read.version, body)
+        if (read.version !== undefined) ctx.historyPages.set(key, read.version, body)
       }
       return sendJson(reply, body)
     },

@@ -38,7 +38,7 @@ const RECONNECT_WAIT_MS = 500
 const DRAIN_TIMEOUT_MS = 2000
 
 export interface NatsUrl {
-  /** `host:port` of each server to try, in order (the client also learns a cluster's others). */
+  /** `host:port` of each server listed (the client tries them in random order, and learns a cluster's others). */
   servers: string[]
   user?: string
   pass?: string
