@@ -62,7 +62,8 @@ async function runSteps(t: Test, steps: Step[], port?: number): Promise<StepResu
 function checkSteps(t: Test, page: string, steps: Step[], results: StepResult[]) {
   for (const [i, step] of steps.entries()) {
     const result = results[i]
-    const where = `${page}:${step.line}: ${step.code.trim().split('\n')[0]}`
+    const command = step.code.split('\n').find((line) => line.trim() !== '' && !line.trim().startsWith('#'))
+    const where = `${page}:${step.line}: ${command?.trim()}`
     if (!result) {
       t.fail(`${where}: never finished`)
       continue
