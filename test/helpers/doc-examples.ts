@@ -71,7 +71,7 @@ export function blockSteps(block: ShellBlock): Step[] {
   for (let i = 0; i < block.lines.length; i++) {
     const text = block.lines[i]
     const lineNumber = block.line + 1 + i
-    if (code.length === 0) start = lineNumber
+    if (!code.some((line) => line.trim() !== '')) start = lineNumber
     const whole = EXPECT_LINE.exec(text)
     const inline = whole ? null : EXPECT_INLINE.exec(text)
     if (!whole && !inline) {
