@@ -308,6 +308,40 @@ t.test('two concurrent uploads cannot both pass the quota', async (t) => {
   t.equal(server.onDisk().length, 1, 'only the accepted one is on disk')
 })
 
+t.test(
+  'two nodes on one database: concurrent uploads of one account cannot both pass the quota',
+  async (t) => {
+    const a = await setup(t, { uploadQuotaBytes: 3000 })
+    const { databaseUrl, uploadDir } = a.app.ctx.config
+    const b = await setup(t, { uploadQuotaBytes: 3000, databaseUrl, uploadDir })
+    const ann = await register(a.app, 'ann')
+    const bob = await register(a.app, 'bob')
+    const one = await createConversation(a.app, ann, [bob], 'one')
+    const two = await createConversation(a.app, ann, [bob], 'two')
+    for (let round = 0; round < 3; round++) {
+      const results = await Promise.all([
+        upload(a, ann, `/conversations/${one}/files`, 2000),
+        upload(b, ann, `/conversations/${two}/files`, 2000),
+      ])
+      t.same(results.map((r) => r.status).sort(), [201, 413], `round ${round}: one fits, the other does not`)
+      const stored = results.find((r) => r.status === 201)
+      // Free the quota for the next round.
+      t.equal(
+        (
+          await call(
+            a,
+            ann,
+            'DELETE',
+            `/conversations/${stored?.body.message.conversation_id}/messages/${stored?.body.message.id}`,
+          )
+        ).status,
+        204,
+      )
+    }
+    t.same(a.onDisk(), [], 'nothing left on disk')
+  },
+)
+
 t.test('MAX_SOCKETS_PER_USER: the next upgrade gets 429; closing one frees a place', async (t) => {
   const server = await setup(t, { maxSocketsPerUser: 2 })
   const ann = await register(server.app, 'ann')
