@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import t, { type Test } from 'tap'
+import { TokenBuckets } from '../src/limits/token-buckets.js'
 import {
   type Account,
   createConversation,
@@ -364,4 +365,21 @@ t.test('MAX_SOCKETS_PER_USER: the next upgrade gets 429; closing one frees a pla
   t.equal((await third.request({ type: 'ping' })).type, 'pong')
   t.equal(await upgradeStatus(server.ws, ann.auth), 429, 'full again')
   await Promise.all([second.close(), third.close(), bobs.close()])
+})
+
+t.test('token buckets: spend, refill, and full buckets forgotten', async (t) => {
+  const buckets = new TokenBuckets(2, 4) // 2 a second, bursts of 4
+  const start = 1_000_000
+  for (let i = 0; i < 4; i++) {
+    t.equal(buckets.waitSeconds(1, 1, start), 0)
+    buckets.take(1, 1, start)
+  }
+  t.equal(buckets.waitSeconds(1, 1, start), 0.5, 'empty: half a second until the next token')
+  t.equal(buckets.waitSeconds(1, 1, start + 500), 0, 'refilled')
+  t.equal(buckets.available(1, start + 60_000), 4, 'never above the burst')
+  t.equal(buckets.available(2, start), 4, 'another key has its own')
+  t.equal(buckets.size, 1)
+  buckets.take(2, 1, start + 120_000)
+  t.equal(buckets.size, 1, "account 1's full bucket is dropped; account 2's spent one is kept")
+  t.equal(buckets.available(1, start + 120_000), 4, 'a dropped bucket is a full one')
 })
