@@ -162,6 +162,11 @@ async function startParley(ipcProbe: boolean): Promise<ServerHandle> {
       LOG_LEVEL: 'warn',
       AUTH_RATE_LIMIT: '1000000',
       WS_RATE_LIMIT: '100000',
+      // The ladder stays far below the per-account defaults (about 14 messages a second per
+      // account), but the history mode seeds thousands of messages from two accounts, and a
+      // large --sockets over few --users may pass 50 sockets per account.
+      WRITE_RATE_LIMIT: '1000000',
+      MAX_SOCKETS_PER_USER: '1000000',
       UPLOAD_DIR: join(tmp, 'uploads'),
     },
     port,

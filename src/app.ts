@@ -23,6 +23,7 @@ import { createMemoryHub } from './hub/memory.js'
 import { createNatsHub } from './hub/nats.js'
 import { createRedisHub } from './hub/redis.js'
 import type { Hub } from './hub/types.js'
+import { AccountLimits } from './limits/account-limits.js'
 import { Metrics, registerMetricsRoutes } from './metrics.js'
 import { projectRoutes } from './projects/routes.js'
 import { realtimeRoutes } from './realtime/plugin.js'
@@ -181,6 +182,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     presence,
     writes,
     metrics,
+    limits: new AccountLimits(config),
     members: new MemberCache(database.db, hub),
     sessions: new SessionCache(database.db, config, hub),
     historyPages: new HistoryCache((hit) => metrics.historyPages.inc({ result: hit ? 'hit' : 'miss' })),

@@ -14,6 +14,16 @@ export interface Config {
   authRateLimit: number
   /** WebSocket frames per second per socket (bursts of twice that). */
   wsRateLimit: number
+  /** Writes per second per account, HTTP and sockets together (bursts of twice that). */
+  writeRateLimit: number
+  /** Conversations and projects created and members added, per minute per account (bursts of 3x). */
+  createRateLimit: number
+  /** Uploads per minute per account (bursts of three times that). */
+  uploadRateLimit: number
+  /** Bytes of stored files per account. */
+  uploadQuotaBytes: number
+  /** Open sockets per account on one node. */
+  maxSocketsPerUser: number
   /** Sessions end after this long without use... */
   sessionIdleSeconds: number
   /** ...and after this long in any case. */
@@ -102,6 +112,11 @@ export function loadConfig(env: Env = process.env): Config {
     allowedOrigins: origins(env),
     authRateLimit: integer(env, 'AUTH_RATE_LIMIT', 30, 1, 1_000_000),
     wsRateLimit: integer(env, 'WS_RATE_LIMIT', 50, 1, 1_000_000),
+    writeRateLimit: integer(env, 'WRITE_RATE_LIMIT', 100, 1, 1_000_000),
+    createRateLimit: integer(env, 'CREATE_RATE_LIMIT', 10, 1, 1_000_000),
+    uploadRateLimit: integer(env, 'UPLOAD_RATE_LIMIT', 10, 1, 1_000_000),
+    uploadQuotaBytes: integer(env, 'UPLOAD_QUOTA_BYTES', 1073741824, 1, 2 ** 50),
+    maxSocketsPerUser: integer(env, 'MAX_SOCKETS_PER_USER', 50, 1, 1_000_000),
     sessionIdleSeconds: integer(env, 'SESSION_IDLE_SECONDS', 14 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
     sessionMaxSeconds: integer(env, 'SESSION_MAX_SECONDS', 90 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
     cookieSecure: boolean(env, 'COOKIE_SECURE', false),

@@ -8,6 +8,7 @@ import type { DatabaseHandle } from './db/index.js'
 import type { Database } from './db/types.js'
 import type { WriteBatcher } from './db/write-batch.js'
 import type { Hub } from './hub/types.js'
+import type { AccountLimits } from './limits/account-limits.js'
 import type { Metrics } from './metrics.js'
 import type { Presence } from './realtime/presence.js'
 
@@ -21,6 +22,8 @@ export interface AppContext {
   /** Group commit for the hot writes (messages). */
   writes: WriteBatcher
   metrics: Metrics
+  /** Per-account write budgets, spent by HTTP routes and socket frames alike. */
+  limits: AccountLimits
   /** Member ids per conversation, cached for the hot path. */
   members: MemberCache
   /** Sessions by token hash, cached for the guard of HTTP routes; ended sessions drop at once. */

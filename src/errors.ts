@@ -12,6 +12,16 @@ export class AppError extends Error {
   }
 }
 
+/** 429 RATE_LIMITED: the client may try again after `retryAfterSeconds` (HTTP: `Retry-After`). */
+export class RateLimitedError extends AppError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    message: string,
+  ) {
+    super(429, 'RATE_LIMITED', message)
+  }
+}
+
 export const badRequest = (message: string, code = 'BAD_REQUEST') => new AppError(400, code, message)
 export const unauthorized = (message = 'Log in first', code = 'UNAUTHORIZED') =>
   new AppError(401, code, message)
@@ -121,7 +131,8 @@ export function registerErrorHandlers(app: FastifyInstance): void {
       request.log.info({ code: body.code, reason: error.message }, 'request rejected')
     }
     if (body.statusCode === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS))
-    if (body.statusCode === 429) {
+    if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSeconds))
+    if (body.statusCode === 429 && !(error instanceof AppError)) {
       const retryAfter = reply.getHeader('retry-after')
       if (retryAfter) body.message = `Too many requests: try again in ${retryAfter} s`
     }

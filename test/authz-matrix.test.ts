@@ -366,7 +366,14 @@ const WS: WsRow[] = [
 let third: Account
 
 t.test('the authorization matrix', async (t) => {
-  const server = await startTestServer(t, { authRateLimit: 1_000_000, wsRateLimit: 1_000_000 })
+  // The matrix creates and changes many conversations from few accounts: their budgets are lifted.
+  const server = await startTestServer(t, {
+    authRateLimit: 1_000_000,
+    wsRateLimit: 1_000_000,
+    writeRateLimit: 1_000_000,
+    createRateLimit: 1_000_000,
+    uploadRateLimit: 1_000_000,
+  })
   const app = server.app
   const admin = await register(app, 'mx_admin') // the first account: admin
   const owner = await register(app, 'mx_owner')

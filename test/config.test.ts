@@ -99,6 +99,44 @@ t.test('a bad value throws a ConfigError naming the variable', async (t) => {
   }
 })
 
+t.test('the per-account limits: defaults, values, and bad values refused', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.writeRateLimit, 100, 'WRITE_RATE_LIMIT: writes per second per account')
+  t.equal(config.createRateLimit, 10, 'CREATE_RATE_LIMIT: creations and member adds per minute')
+  t.equal(config.uploadRateLimit, 10, 'UPLOAD_RATE_LIMIT: uploads per minute')
+  t.equal(config.uploadQuotaBytes, 1073741824, 'UPLOAD_QUOTA_BYTES: 1 GiB')
+  t.equal(config.maxSocketsPerUser, 50, 'MAX_SOCKETS_PER_USER')
+  const set = loadConfig({
+    WRITE_RATE_LIMIT: '5',
+    CREATE_RATE_LIMIT: '2',
+    UPLOAD_RATE_LIMIT: '3',
+    UPLOAD_QUOTA_BYTES: '4096',
+    MAX_SOCKETS_PER_USER: '7',
+  })
+  t.same(
+    [
+      set.writeRateLimit,
+      set.createRateLimit,
+      set.uploadRateLimit,
+      set.uploadQuotaBytes,
+      set.maxSocketsPerUser,
+    ],
+    [5, 2, 3, 4096, 7],
+  )
+  for (const env of [
+    { WRITE_RATE_LIMIT: '0' },
+    { WRITE_RATE_LIMIT: 'fast' },
+    { CREATE_RATE_LIMIT: '1.5' },
+    { UPLOAD_RATE_LIMIT: '-1' },
+    { UPLOAD_QUOTA_BYTES: '0' },
+    { UPLOAD_QUOTA_BYTES: '1GB' },
+    { MAX_SOCKETS_PER_USER: '0' },
+  ]) {
+    const [name, value] = Object.entries(env)[0]
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message: new RegExp(`${name}="${value}"`) }, name)
+  }
+})
+
 t.test('the bus URLs: our parameters, the rest for the client, errors naming the variable', async (t) => {
   t.same(parseRedisUrl('redis://:pw@cache:6380/2?prefix=chat&heartbeat_ms=1000'), {
     url: 'redis://:pw@cache:6380/2',

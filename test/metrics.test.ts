@@ -40,3 +40,26 @@ t.test('GET /metrics counts sockets, messages, deliveries, commits and HTTP late
   const after = await (await fetch(`${server.http}/metrics`)).text()
   t.equal(metric(after, 'parley_open_sockets'), 0)
 })
+
+t.test('a message created by an upload counts in parley_messages_in_total', async (t) => {
+  const server = await startTestServer(t)
+  const ann = await register(server.app, 'ann')
+  const bob = await register(server.app, 'bob')
+  const id = await createConversation(server.app, ann, [bob])
+  const project = await server.app.inject({
+    method: 'POST',
+    url: '/projects',
+    headers: ann.auth,
+    payload: { name: 'p' },
+  })
+  const messagesIn = async () =>
+    metric(await (await fetch(`${server.http}/metrics`)).text(), 'parley_messages_in_total')
+  const before = await messagesIn()
+  for (const path of [`/conversations/${id}/files`, `/projects/${project.json().project.id}/files`]) {
+    const form = new FormData()
+    form.append('file', new Blob(['hello']), 'a.txt')
+    const response = await fetch(server.http + path, { method: 'POST', body: form, headers: ann.auth })
+    t.equal(response.status, 201)
+  }
+  t.equal((await messagesIn()) - before, 2, 'one message per upload, to a conversation and to a project')
+})

@@ -7,7 +7,8 @@ import { connect } from './helpers/ws.js'
 // adds what it costs others: nothing refused is committed, and other sockets keep being served.
 
 t.test('a socket that stops reading is shed with 1013 before its buffer grows without bound', async (t) => {
-  const server = await startTestServer(t, { wsRateLimit: 1_000_000 })
+  // One account floods on purpose: its write budget is lifted too.
+  const server = await startTestServer(t, { wsRateLimit: 1_000_000, writeRateLimit: 1_000_000 })
   const ann = await register(server.app, 'floodann')
   const slow = await register(server.app, 'slowbob')
   const reader = await register(server.app, 'readcarl')

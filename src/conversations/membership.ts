@@ -74,6 +74,7 @@ export async function createConversation(
   actorId: number,
   input: { member_ids: number[]; title?: string },
 ): Promise<{ conversation: ConversationView; created: boolean }> {
+  ctx.limits.spendCreation(actorId)
   const others = [...new Set(input.member_ids)].filter((id) => id !== actorId)
   if (others.length === 0) throw badRequest('member_ids must name at least one other user')
   await requireLiveUsers(ctx, others)
@@ -221,6 +222,7 @@ export async function addGroupMember(
   conversationId: number,
   userId: number,
 ) {
+  ctx.limits.spendCreation(actorId)
   const conversation = await requireMembership(ctx, conversationId, actorId)
   requireGroup(conversation)
   const user = await findUserById(ctx.db, userId)
@@ -236,6 +238,7 @@ export async function removeGroupMember(
   conversationId: number,
   userId: number,
 ): Promise<void> {
+  ctx.limits.spendWrite(actor.id)
   const conversation = await requireMembership(ctx, conversationId, actor.id)
   requireGroup(conversation)
   if (userId !== actor.id && Number(conversation.created_by) !== actor.id && actor.role !== 'admin') {

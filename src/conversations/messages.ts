@@ -67,6 +67,7 @@ export async function sendMessage(
   input: { content: string; client_id?: string },
   committed?: (message: MessageView) => void,
 ): Promise<{ message: MessageView; created: boolean }> {
+  ctx.limits.spendWrite(senderId)
   const content = checkContent(input.content)
   if (!(await ctx.members.has(conversationId, senderId))) throw notFound('Conversation')
   const result = await ctx.messages.append({
@@ -113,6 +114,7 @@ export async function editMessage(
   messageId: number,
   content: string,
 ): Promise<MessageView> {
+  ctx.limits.spendWrite(actorId)
   checkContent(content)
   await requireMembership(ctx, conversationId, actorId)
   const existing = await findMessage(ctx, conversationId, messageId)
@@ -141,6 +143,7 @@ export async function deleteMessage(
   conversationId: number,
   messageId: number,
 ): Promise<void> {
+  ctx.limits.spendWrite(actorId)
   const conversation = await requireMembership(ctx, conversationId, actorId)
   const existing = await findMessage(ctx, conversationId, messageId)
   if (Number(existing.sender_id) !== actorId && !(await ownsProject(ctx, conversation.project_id, actorId))) {

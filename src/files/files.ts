@@ -14,6 +14,7 @@ import {
 import type { FileRow, MessageRow } from '../db/types.js'
 import { forbidden, notFound } from '../errors.js'
 import { requireProjectMember } from '../projects/projects.js'
+import { requireQuotaFor, requireQuotaLeft } from './quota.js'
 import { removeStoredFiles } from './storage.js'
 import type { Upload } from './upload.js'
 
@@ -61,6 +62,8 @@ async function commitUpload(
         .where('user_id', '=', uploaderId)
         .executeTakeFirst()
       if (!member) throw notFound(input.projectId === null ? 'Conversation' : 'Project')
+      // In the transaction that inserts the row, so concurrent uploads cannot both pass it.
+      await requireQuotaFor(trx, uploaderId, upload.size, ctx.config.uploadQuotaBytes)
       const message = await appendMessage(trx, {
         conversationId,
         senderId: uploaderId,
@@ -87,8 +90,18 @@ async function commitUpload(
     },
     { key: conversationId },
   )
+  ctx.metrics.messagesIn.inc()
   const file = toFileView(committed.file)
   return { file, message: toMessageView(committed.message, [file]) }
+}
+
+/**
+ * Before an upload's body is read: it spends the account's upload budget, and is refused at once
+ * if the account has no byte of its quota left.
+ */
+export async function admitUpload(ctx: AppContext, uploaderId: number): Promise<void> {
+  ctx.limits.spendUpload(uploaderId)
+  await requireQuotaLeft(ctx, uploaderId)
 }
 
 /** An upload to a project, announced in its conversation. */
@@ -164,6 +177,7 @@ export async function deleteProjectFile(
   projectId: number,
   fileId: number,
 ): Promise<void> {
+  ctx.limits.spendWrite(actorId)
   const project = await requireProjectMember(ctx, projectId, actorId)
   const file = await ctx.db
     .selectFrom('files')

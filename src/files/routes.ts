@@ -12,6 +12,7 @@ import { sendFile } from './download.js'
 import {
   addConversationFile,
   addProjectFile,
+  admitUpload,
   deleteProjectFile,
   fileForDownload,
   listProjectFiles,
@@ -59,15 +60,18 @@ export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
         summary: 'Upload a file to a project; it is announced as a message in the project conversation',
         description: multipartBody.description,
         params: IdParams,
-        response: { 201: FileEnvelope, ...errors(400, 401, 404, 413) },
+        response: { 201: FileEnvelope, ...errors(400, 401, 404, 413, 429) },
       },
     },
     async (request, reply) => {
       const me = authOf(request).user.id
-      await requireProjectMember(ctx, request.params.id, me).catch((error) => {
-        request.raw.resume() // not a member: the body is not read, only discarded
-        throw error
-      })
+      // Not a member, or over a budget: the body is not read, only discarded.
+      await requireProjectMember(ctx, request.params.id, me)
+        .then(() => admitUpload(ctx, me))
+        .catch((error) => {
+          request.raw.resume()
+          throw error
+        })
       const upload = await receiveUpload(ctx, request)
       const result = await addProjectFile(ctx, me, request.params.id, upload)
       return reply.status(201).send(result)
@@ -111,15 +115,17 @@ export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
         summary: 'Send a file into a conversation: a message carrying it as an attachment',
         description: multipartBody.description,
         params: IdParams,
-        response: { 201: MessageEnvelope, ...errors(400, 401, 404, 413) },
+        response: { 201: MessageEnvelope, ...errors(400, 401, 404, 413, 429) },
       },
     },
     async (request, reply) => {
       const me = authOf(request).user.id
-      await requireMembership(ctx, request.params.id, me).catch((error) => {
-        request.raw.resume()
-        throw error
-      })
+      await requireMembership(ctx, request.params.id, me)
+        .then(() => admitUpload(ctx, me))
+        .catch((error) => {
+          request.raw.resume()
+          throw error
+        })
       const upload = await receiveUpload(ctx, request)
       const result = await addConversationFile(ctx, me, request.params.id, upload)
       return reply.status(201).send(result)

@@ -111,6 +111,7 @@ export async function createProject(
   ownerId: number,
   input: { name: string; description?: string; member_ids?: number[] },
 ): Promise<ProjectDetail> {
+  ctx.limits.spendCreation(ownerId)
   const name = input.name.trim()
   if (name === '') throw badRequest('name must not be blank')
   const description = (input.description ?? '').trim()
@@ -159,6 +160,7 @@ export async function addProjectMember(
   projectId: number,
   userId: number,
 ): Promise<ProjectDetail & { added: boolean }> {
+  ctx.limits.spendCreation(actorId)
   const project = await requireProjectMember(ctx, projectId, actorId)
   if (!isOwner(project, actorId)) throw forbidden("Only the project's owner may add members")
   const user = await findUserById(ctx.db, userId)
@@ -179,6 +181,7 @@ export async function removeProjectMember(
   projectId: number,
   userId: number,
 ): Promise<void> {
+  ctx.limits.spendWrite(actorId)
   const project = await requireProjectMember(ctx, projectId, actorId)
   if (userId === actorId && isOwner(project, actorId)) {
     throw new AppError(
@@ -197,6 +200,7 @@ export async function removeProjectMember(
 
 /** The owner deletes the project: its files (rows and bytes), its conversation and its messages. */
 export async function deleteProject(ctx: AppContext, actorId: number, projectId: number): Promise<void> {
+  ctx.limits.spendWrite(actorId)
   const project = await requireProjectMember(ctx, projectId, actorId)
   if (!isOwner(project, actorId)) throw forbidden("Only the project's owner may delete it")
   const conversationId = Number(project.conversation_id)

@@ -29,6 +29,11 @@ export class Connections {
     return this.byId.size
   }
 
+  /** Sockets of one account open on this node. */
+  countOf(userId: number): number {
+    return this.byUser.get(userId)?.size ?? 0
+  }
+
   add(connection: Connection): void {
     this.byId.set(connection.id, connection)
     this.metrics?.openSockets.inc()

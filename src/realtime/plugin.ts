@@ -196,15 +196,30 @@ export async function realtimeRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
       preValidation: async (request, reply) => {
         const auth = await resolveAuth(ctx, request, true)
         if (!auth) return reply.status(401).send(errorBody(401, 'UNAUTHORIZED', 'Log in first'))
+        if (connections.countOf(auth.user.id) >= ctx.config.maxSocketsPerUser) {
+          return reply.status(429).send(tooManySockets(ctx))
+        }
         request.auth = auth
       },
     },
     (socket, request) => {
       releaseUpgradeRequest(request.raw, socket)
+      // Two upgrades of one account may both have passed the check above before either opened.
+      if (connections.countOf((request.auth as Auth).user.id) >= ctx.config.maxSocketsPerUser) {
+        socket.close(1008, tooManySockets(ctx).message)
+        return
+      }
       openConnection(ctx, connections, typing, socket, request.auth as Auth, request.log)
     },
   )
 }
+
+const tooManySockets = (ctx: AppContext) =>
+  errorBody(
+    429,
+    'TOO_MANY_SOCKETS',
+    `At most ${ctx.config.maxSocketsPerUser} open sockets per account: close one first`,
+  )
 
 /**
  * After the upgrade nothing needs the HTTP request, but two references kept all of it (headers,
