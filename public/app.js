@@ -1,6 +1,7 @@
 // Parley's web page. Plain ES module, no framework, no build step. Every piece of user data
 // (names, messages, file names) goes into the page as text (textContent / text nodes), never as HTML.
 import { ApiError, api, ParleyClient } from '/client/parley-client.js'
+import { conversationPager } from './conversation-pages.js'
 
 // ------------------------------------------------------------------ small helpers
 
@@ -116,6 +117,8 @@ const state = {
   loadingOlder: false,
   /** @type {Set<number>} conversations whose full history is loaded */
   historyDone: new Set(),
+  /** The sidebar's pages of GET /conversations. */
+  sidebar: conversationPager(api),
   /** @type {number[]} people picked for a new group */
   groupPick: [],
   detailsOpen: false,
@@ -364,6 +367,7 @@ function stopApp() {
   state.reads.clear()
   state.typing.clear()
   state.historyDone.clear()
+  state.sidebar = conversationPager(api)
   $('conversation-list').replaceChildren()
   $('project-list').replaceChildren()
   $('message-list').replaceChildren()
@@ -381,11 +385,32 @@ async function onReady({ reconnected }) {
   if (state.currentId) refreshDetails()
 }
 
+/**
+ * The first page of my conversations (again after a reconnect). Older ones come as the sidebar is
+ * scrolled to its end; live `conversation` and `message` frames add any others.
+ */
 async function loadConversations() {
-  const { conversations } = await api('/conversations')
+  for (const conversation of await state.sidebar.first()) upsertConversation(conversation)
+  renderConversationList()
+}
+
+async function loadMoreConversations() {
+  const pager = state.sidebar
+  const conversations = await pager.more().catch((error) => {
+    toast(errorText(error))
+    return null
+  })
+  // Nothing more, or a logout meanwhile started over.
+  if (!conversations || state.sidebar !== pager) return
   for (const conversation of conversations) upsertConversation(conversation)
   renderConversationList()
 }
+
+$('conversation-more').addEventListener('click', () => loadMoreConversations())
+// The "Show more" button coming into view as the sidebar scrolls to its end loads the next page.
+new IntersectionObserver((entries) => {
+  if (entries.some((entry) => entry.isIntersecting)) loadMoreConversations()
+}).observe($('conversation-more'))
 
 async function loadProjects() {
   try {
@@ -505,6 +530,7 @@ function renderConversationList() {
   })
   list.replaceChildren(...items)
   $('conversation-empty').hidden = items.length > 0
+  $('conversation-more').hidden = !state.sidebar.hasMore
   document.title = totalUnread() ? `(${totalUnread()}) Parley` : 'Parley'
 }
 

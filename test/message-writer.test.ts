@@ -160,6 +160,13 @@ t.test(
        VALUES ('group', 't', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')`,
       )
       .run()
+    // Only a member's message commits.
+    sqlite
+      .prepare(
+        `INSERT INTO conversation_members (conversation_id, user_id, joined_at)
+       VALUES (1, 1, '2026-01-01T00:00:00.000Z')`,
+      )
+      .run()
     const second = await store.append({ conversationId: 1, senderId: 1, content: 'y', clientId: null })
     t.equal(second.created, true, 'the next batch commits')
     t.equal(second.row.content, 'y')

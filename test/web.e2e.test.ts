@@ -88,6 +88,17 @@ async function login(app: FastifyInstance, username: string): Promise<string> {
   return response.json().token
 }
 
+async function registerByApi(app: FastifyInstance, username: string) {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { username, password: 'correct horse battery' },
+  })
+  if (response.statusCode !== 201) throw new Error(`register ${username}: ${response.statusCode}`)
+  const body = response.json()
+  return { id: body.user.id as number, auth: { authorization: `Bearer ${body.token}` } }
+}
+
 async function registerInPage(page: Page, username: string, displayName: string) {
   await page.click('#tab-register')
   await page.fill('#register-form input[name=username]', username)
@@ -493,6 +504,68 @@ if (!existsSync(CHROMIUM)) {
       )
       await bob.click(`#conversation-list .conv-item[data-id="${conversationId}"]`)
     })
+
+    await t.test(
+      'a sidebar longer than a page: older conversations on scroll, live ones on top',
+      async (t) => {
+        const dora = await registerByApi(server.app, 'dora')
+        const eve = await registerByApi(server.app, 'eve')
+        const ids: number[] = []
+        for (let i = 0; i < 55; i++) {
+          const created = await server.app.inject({
+            method: 'POST',
+            url: '/conversations',
+            headers: dora.auth,
+            payload: { member_ids: [eve.id], title: `Team ${i}` },
+          })
+          ids.push(created.json().conversation.id)
+        }
+        const [context, page] = await newPage()
+        await page.goto('/')
+        await page.fill('#login-form input[name=username]', 'dora')
+        await page.fill('#login-form input[name=password]', 'correct horse battery')
+        await page.press('#login-form input[name=password]', 'Enter')
+        await waitConnected(page)
+        const shown = () =>
+          page.$$eval('#conversation-list .conv-item', (items) =>
+            items.map((item) => item.getAttribute('data-id')),
+          )
+        await page.waitForSelector(`#conversation-list .conv-item[data-id="${ids[54]}"]`)
+        t.equal((await shown()).length, 50, 'the first page: 50')
+        t.notOk(
+          await page.isVisible(`#conversation-list .conv-item[data-id="${ids[0]}"]`),
+          'the oldest not yet',
+        )
+
+        // A message in a conversation beyond the first page: it comes to the top at once.
+        await server.app.inject({
+          method: 'POST',
+          url: `/conversations/${ids[1]}/messages`,
+          headers: eve.auth,
+          payload: { content: 'still here?' },
+        })
+        await page.waitForFunction(
+          (id) =>
+            document.querySelector('#conversation-list .conv-item')?.getAttribute('data-id') === String(id),
+          ids[1],
+        )
+        t.equal((await shown()).length, 51, 'the live one joins the list')
+
+        // Scrolled to the end of the sidebar: the next page.
+        await page.$eval('#conversation-more', (button) => button.scrollIntoView())
+        await page.waitForSelector(`#conversation-list .conv-item[data-id="${ids[0]}"]`)
+        await page.waitForSelector('#conversation-more', { state: 'hidden' })
+        const all = await shown()
+        t.equal(all.length, 55, 'all 55 once the end is reached')
+        t.equal(new Set(all).size, 55, 'none twice')
+        t.equal(all[0], String(ids[1]), 'the live one still on top')
+        t.equal(all[54], String(ids[0]), 'the oldest last')
+        await page.click(`#conversation-list .conv-item[data-id="${ids[0]}"]`)
+        await page.waitForSelector('#chat-pane:not([hidden])')
+        t.equal(await page.textContent('#chat-title'), 'Team 0', 'an older one opens')
+        await context.close()
+      },
+    )
 
     await t.test('a phone-sized screen: list, then the conversation, then back', async (t) => {
       const [, phone] = await newPage({ width: 390, height: 844 })

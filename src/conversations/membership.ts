@@ -3,10 +3,17 @@ import { nowIso } from '../context.js'
 import type { ConversationRow } from '../db/types.js'
 import { AppError, badRequest, forbidden, notFound } from '../errors.js'
 import { findUserById, findUserViews } from '../users/queries.js'
+import { decodeConversationCursor, encodeConversationCursor } from './conversation-cursor.js'
 import { frame } from './events.js'
-import { type ConversationView, conversationViews } from './views.js'
+import { insertMember, lockConversation } from './unread.js'
+import { type ConversationView, conversationViews, type MemberConversationRow as Row } from './views.js'
 
-type Row = ConversationRow & { last_read_message_id: number }
+/** What a member's row adds to the conversation's: their read pointer and counts. */
+const MEMBER_COLUMNS = [
+  'conversation_members.last_read_message_id',
+  'conversation_members.unread_count',
+  'conversation_members.unread_mentions',
+] as const
 
 /** The conversation if `userId` is a member; NOT_FOUND otherwise, the same as if it did not exist. */
 export async function requireMembership(
@@ -18,7 +25,7 @@ export async function requireMembership(
     .selectFrom('conversations')
     .innerJoin('conversation_members', 'conversation_members.conversation_id', 'conversations.id')
     .selectAll('conversations')
-    .select('conversation_members.last_read_message_id')
+    .select(MEMBER_COLUMNS)
     .where('conversations.id', '=', conversationId)
     .where('conversation_members.user_id', '=', userId)
     .executeTakeFirst()
@@ -38,21 +45,56 @@ export async function isMember(ctx: AppContext, conversationId: number, userId: 
 
 export async function conversationFor(ctx: AppContext, conversationId: number, userId: number) {
   const row = await requireMembership(ctx, conversationId, userId)
-  const [view] = await conversationViews(ctx, userId, [row])
+  const [view] = await conversationViews(ctx, [row])
   return view
 }
 
-export async function listConversations(ctx: AppContext, userId: number): Promise<ConversationView[]> {
+export interface ConversationPage {
+  conversations: ConversationView[]
+  has_more: boolean
+  /** Pass back as `before` for the next page; null on the last one. */
+  next: string | null
+}
+
+/** My conversations, latest activity first, a page at a time (see conversation-cursor.ts). */
+export async function listConversations(
+  ctx: AppContext,
+  userId: number,
+  page: { limit?: number; before?: string } = {},
+): Promise<ConversationPage> {
+  const limit = page.limit ?? 50
+  const before = page.before === undefined ? undefined : decodeConversationCursor(page.before)
   const rows = await ctx.db
     .selectFrom('conversations')
     .innerJoin('conversation_members', 'conversation_members.conversation_id', 'conversations.id')
     .selectAll('conversations')
-    .select('conversation_members.last_read_message_id')
+    .select(MEMBER_COLUMNS)
     .where('conversation_members.user_id', '=', userId)
+    .$if(before !== undefined, (query) =>
+      query.where(({ or, and, eb }) =>
+        or([
+          eb('conversations.last_activity_at', '<', before?.lastActivityAt ?? ''),
+          and([
+            eb('conversations.last_activity_at', '=', before?.lastActivityAt ?? ''),
+            eb('conversations.id', '<', before?.id ?? 0),
+          ]),
+        ]),
+      ),
+    )
     .orderBy('conversations.last_activity_at', 'desc')
     .orderBy('conversations.id', 'desc')
+    .limit(limit + 1)
     .execute()
-  return conversationViews(ctx, userId, rows)
+  const shown = rows.slice(0, limit)
+  const hasMore = rows.length > limit
+  const last = shown[shown.length - 1]
+  return {
+    conversations: await conversationViews(ctx, shown),
+    has_more: hasMore,
+    next: hasMore
+      ? encodeConversationCursor({ lastActivityAt: last.last_activity_at, id: Number(last.id) })
+      : null,
+  }
 }
 
 async function requireLiveUsers(ctx: AppContext, ids: number[]): Promise<void> {
@@ -158,15 +200,16 @@ export async function createWithMembers(
 /** Adds users to a conversation and tells everyone; shared by groups and projects. */
 export async function addMembers(ctx: AppContext, conversationId: number, userIds: number[]): Promise<void> {
   const now = nowIso()
-  const added: number[] = []
-  for (const userId of userIds) {
-    const result = await ctx.db
-      .insertInto('conversation_members')
-      .values({ conversation_id: conversationId, user_id: userId, joined_at: now })
-      .onConflict((oc) => oc.columns(['conversation_id', 'user_id']).doNothing())
-      .executeTakeFirst()
-    if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) added.push(userId)
-  }
+  // One transaction, after the conversation's writes in flight: each newcomer's unread count is
+  // counted from the messages committed before them, and every later message counts for them.
+  const added = await ctx.db.transaction().execute(async (trx) => {
+    await lockConversation(trx, conversationId)
+    const inserted: number[] = []
+    for (const userId of userIds) {
+      if (await insertMember(trx, conversationId, userId, now)) inserted.push(userId)
+    }
+    return inserted
+  })
   if (added.length === 0) return
   ctx.members.changed(conversationId)
   const members = await ctx.db

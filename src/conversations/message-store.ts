@@ -3,7 +3,7 @@ import type SqliteDatabase from 'better-sqlite3'
 import type { Kysely, Transaction } from 'kysely'
 import { isUniqueViolation } from '../db/index.js'
 import type { Database, MessageRow } from '../db/types.js'
-import type { WriteBatcher } from '../db/write-batch.js'
+import type { BatchNotes, WriteBatcher } from '../db/write-batch.js'
 import { notFound } from '../errors.js'
 import { type AppendOutcome, createAppender, NO_CONVERSATION } from './message-appender.js'
 import { appendMessage } from './messages.js'
@@ -42,12 +42,12 @@ const findByClientId = (db: Kysely<Database>, senderId: number, clientId: string
 export function kyselyMessageStore(db: Kysely<Database>, writes: WriteBatcher): MessageStore {
   return {
     async append(input) {
-      const write = async (trx: Transaction<Database>) => {
+      const write = async (trx: Transaction<Database>, notes: BatchNotes) => {
         // Checked inside the transaction: a retry may share a batch with its first try.
         const first =
           input.clientId === null ? undefined : await findByClientId(trx, input.senderId, input.clientId)
         if (first) return { row: first, created: false }
-        return { row: await appendMessage(trx, input), created: true }
+        return { row: await appendMessage(trx, notes, input), created: true }
       }
       return writes.run(write, { key: input.conversationId }).catch(async (error) => {
         // The same client_id committed meanwhile in another transaction (another node): the first wins.

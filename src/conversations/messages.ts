@@ -3,10 +3,13 @@ import { join } from 'node:path'
 import { type Kysely, sql, type Transaction } from 'kysely'
 import type { AppContext } from '../context.js'
 import { nowIso } from '../context.js'
+import { isPostgres } from '../db/schema-helpers.js'
 import type { Database, MessageRow } from '../db/types.js'
+import type { BatchNotes } from '../db/write-batch.js'
 import { AppError, badRequest, forbidden, notFound } from '../errors.js'
 import { frame, publishMessage, publishToMembers } from './events.js'
 import { requireMembership } from './membership.js'
+import { countNewMessages, moveReadPointer, uncountDeleted } from './unread.js'
 import { type MessageView, messageViews, toMessageView } from './views.js'
 
 export const MAX_CONTENT = 4000
@@ -21,21 +24,36 @@ export function checkContent(content: string): string {
 }
 
 /**
- * Appends a message inside the caller's transaction. Bumping the conversation's change number
- * first locks its row (PostgreSQL), so ids and change numbers follow commit order per conversation.
+ * Appends a message inside the caller's transaction, if the sender is a member at that moment
+ * (NOT_FOUND otherwise, and nothing is written). Bumping the conversation's change number first
+ * locks its row (PostgreSQL), so ids and change numbers follow commit order per conversation; on
+ * PostgreSQL the membership row is share-locked too, so a removal waits for this commit or wins.
+ * The members' unread counts are updated once per batch (countNewMessages).
  */
 export async function appendMessage(
-  trx: Transaction<Database> | Kysely<Database>,
+  trx: Transaction<Database>,
+  notes: BatchNotes,
   input: { conversationId: number; senderId: number; content: string; clientId: string | null },
 ): Promise<MessageRow> {
   const now = nowIso()
+  const lockMember = isPostgres(trx)
   const conversation = await trx
     .updateTable('conversations')
     .set({ change_seq: sql`change_seq + 1`, last_activity_at: now })
     .where('id', '=', input.conversationId)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('conversation_members')
+          .select('user_id')
+          .where('conversation_id', '=', input.conversationId)
+          .where('user_id', '=', input.senderId)
+          .$if(lockMember, (query) => query.forKeyShare()),
+      ),
+    )
     .returning('change_seq')
-    .executeTakeFirstOrThrow()
-  return trx
+    .executeTakeFirst()
+  if (!conversation) throw notFound('Conversation')
+  const row = await trx
     .insertInto('messages')
     .values({
       conversation_id: input.conversationId,
@@ -47,6 +65,8 @@ export async function appendMessage(
     })
     .returningAll()
     .executeTakeFirstOrThrow()
+  notes.add(countNewMessages, { conversationId: input.conversationId, senderId: input.senderId })
+  return row
 }
 
 async function oneView(ctx: AppContext, row: MessageRow): Promise<MessageView> {
@@ -153,11 +173,18 @@ export async function deleteMessage(
   const removedFiles = await ctx.writes.run(async (trx) => {
     const changeSeq = await bumpChange(trx, conversationId)
     // The text is gone for good; the row stays as a tombstone so the change feed can say so.
-    await trx
+    // Only the first of two deletes at once gets the row: the other is rolled back to its
+    // savepoint (change number included) and answers NOT_FOUND, as for any deleted message.
+    const deleted = await trx
       .updateTable('messages')
       .set({ content: '', deleted_at: nowIso(), change_seq: changeSeq })
       .where('id', '=', messageId)
-      .execute()
+      .where('conversation_id', '=', conversationId)
+      .where('deleted_at', 'is', null)
+      .returning('sender_id')
+      .executeTakeFirst()
+    if (!deleted) throw notFound('Message')
+    await uncountDeleted(trx, { conversationId, messageId, senderId: Number(deleted.sender_id) })
     // A project's files outlive the announcement; files sent into a conversation go with their message.
     await trx
       .updateTable('files')
@@ -206,13 +233,9 @@ export async function markRead(
   }
   const current = Number(membership.last_read_message_id)
   if (messageId <= current) return current
-  await ctx.db
-    .updateTable('conversation_members')
-    .set({ last_read_message_id: messageId })
-    .where('conversation_id', '=', conversationId)
-    .where('user_id', '=', userId)
-    .where('last_read_message_id', '<', messageId)
-    .execute()
+  // Counted again with the move (bounded by the messages after the new pointer).
+  // Not moved: a concurrent mark_read took it further, and announces that.
+  if (!(await moveReadPointer(ctx.db, conversationId, userId, messageId))) return messageId
   await publishToMembers(
     ctx,
     conversationId,

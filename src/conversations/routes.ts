@@ -21,6 +21,7 @@ import {
   ChangesQuery,
   ConversationEnvelope,
   ConversationList,
+  ConversationListQuery,
   ConversationParams,
   CreateConversationBody,
   EditMessageBody,
@@ -67,11 +68,12 @@ export async function conversationRoutes(app: FastifyInstance, { ctx }: { ctx: A
     {
       schema: {
         tags,
-        summary: 'My conversations, latest activity first',
-        response: { 200: ConversationList, ...errors(401) },
+        summary: 'My conversations, latest activity first, a page at a time (limit, before = next)',
+        querystring: ConversationListQuery,
+        response: { 200: ConversationList, ...errors(400, 401) },
       },
     },
-    async (request) => ({ conversations: await listConversations(ctx, authOf(request).user.id) }),
+    async (request) => listConversations(ctx, authOf(request).user.id, request.query),
   )
 
   routes.post(

@@ -40,6 +40,7 @@ export const Conversation = Type.Object(
     members: Type.Array(Type.Ref(User)),
     last_message: Type.Union([Type.Ref(Message), Type.Null()]),
     unread_count: Type.Integer(),
+    unread_mentions: Type.Integer({ description: 'Mentions of me after my read pointer' }),
     last_read_message_id: Type.Integer(),
     read_pointers: Type.Array(Type.Object({ user_id: Type.Integer(), message_id: Type.Integer() }), {
       description: "Every member's read pointer",
@@ -67,7 +68,22 @@ export const CreateConversationBody = Type.Object(
   { additionalProperties: false },
 )
 export const ConversationEnvelope = Type.Object({ conversation: Type.Ref(Conversation) })
-export const ConversationList = Type.Object({ conversations: Type.Array(Type.Ref(Conversation)) })
+export const ConversationListQuery = Type.Object(
+  {
+    limit: Type.Optional(PageLimit),
+    before: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'The `next` of the previous page' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export const ConversationList = Type.Object({
+  conversations: Type.Array(Type.Ref(Conversation)),
+  has_more: Type.Boolean(),
+  next: Type.Union([Type.String(), Type.Null()], {
+    description: 'Pass as `before` for the next page (older activity); null on the last page',
+  }),
+})
 
 export const ConversationParams = Type.Object({ id: Id })
 export const MemberParams = Type.Object({ id: Id, userId: Id })

@@ -38,12 +38,21 @@ export interface ConversationView {
   members: UserView[]
   last_message: MessageView | null
   unread_count: number
+  /** Mentions of me after my read pointer (nothing counts them yet: 0). */
+  unread_mentions: number
   last_read_message_id: number
   /** Every member's read pointer, for read receipts. */
   read_pointers: Array<{ user_id: number; message_id: number }>
   created_by: number | null
   created_at: string
   last_activity_at: string
+}
+
+/** A conversation's row with the viewer's member row: read pointer and stored counts. */
+export type MemberConversationRow = ConversationRow & {
+  last_read_message_id: number
+  unread_count: number
+  unread_mentions: number
 }
 
 export function toFileView(row: FileRow): FileView {
@@ -95,11 +104,13 @@ export async function messageViews(db: Kysely<Database>, rows: MessageRow[]): Pr
   return rows.map((row) => toMessageView(row, byMessage.get(Number(row.id))))
 }
 
-/** The conversations as `viewerId` sees them: members, latest message, their unread count. */
+/**
+ * The conversations as the member whose rows these are sees them: members, latest message, their
+ * unread counts (stored on their member row: reading them does not count messages).
+ */
 export async function conversationViews(
   ctx: AppContext,
-  viewerId: number,
-  rows: Array<ConversationRow & { last_read_message_id: number }>,
+  rows: MemberConversationRow[],
 ): Promise<ConversationView[]> {
   if (rows.length === 0) return []
   const ids = rows.map((row) => Number(row.id))
@@ -117,34 +128,30 @@ export async function conversationViews(
       toUserView(user, (id) => ctx.presence.isOnline(id)),
     ]),
   )
+  // Each conversation's latest live message, found from the end of its index (a max() grouped
+  // by conversation would read every message of every conversation on the page).
   const lastMessages = await db
     .selectFrom('messages')
     .selectAll()
     .where('id', 'in', (eb) =>
       eb
-        .selectFrom('messages')
-        .select((e) => e.fn.max('id').as('id'))
-        .where('conversation_id', 'in', ids)
-        .where('deleted_at', 'is', null)
-        .groupBy('conversation_id'),
+        .selectFrom('conversations as c')
+        .select((e) =>
+          e
+            .selectFrom('messages as m')
+            .select('m.id')
+            .whereRef('m.conversation_id', '=', 'c.id')
+            .where('m.deleted_at', 'is', null)
+            .orderBy('m.id', 'desc')
+            .limit(1)
+            .as('id'),
+        )
+        .where('c.id', 'in', ids),
     )
     .execute()
   const lastViews = new Map(
     (await messageViews(db, lastMessages)).map((message) => [message.conversation_id, message]),
   )
-  const unread = await db
-    .selectFrom('messages')
-    .innerJoin('conversation_members as me', (join) =>
-      join.onRef('me.conversation_id', '=', 'messages.conversation_id').on('me.user_id', '=', viewerId),
-    )
-    .select(['messages.conversation_id', (eb) => eb.fn.countAll<number>().as('count')])
-    .where('messages.conversation_id', 'in', ids)
-    .whereRef('messages.id', '>', 'me.last_read_message_id')
-    .where('messages.sender_id', '!=', viewerId)
-    .where('messages.deleted_at', 'is', null)
-    .groupBy('messages.conversation_id')
-    .execute()
-  const unreadBy = new Map(unread.map((row) => [Number(row.conversation_id), Number(row.count)]))
 
   return rows.map((row) => {
     const id = Number(row.id)
@@ -158,7 +165,8 @@ export async function conversationViews(
         .map((member) => users.get(Number(member.user_id)))
         .filter((user): user is UserView => user !== undefined),
       last_message: lastViews.get(id) ?? null,
-      unread_count: unreadBy.get(id) ?? 0,
+      unread_count: Number(row.unread_count),
+      unread_mentions: Number(row.unread_mentions),
       last_read_message_id: Number(row.last_read_message_id),
       read_pointers: members.map((member) => ({
         user_id: Number(member.user_id),

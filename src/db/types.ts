@@ -52,6 +52,10 @@ export interface ConversationMembersTable {
   user_id: number
   joined_at: string
   last_read_message_id: Generated<number>
+  /** Live messages of others after the read pointer, kept by every write (src/conversations/unread.ts). */
+  unread_count: Generated<number>
+  /** Mentions of this member after the read pointer (nothing counts them yet). */
+  unread_mentions: Generated<number>
 }
 
 export interface MessagesTable {

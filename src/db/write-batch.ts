@@ -2,7 +2,19 @@ import type { Kysely, Transaction } from 'kysely'
 import { isRetryableConflict } from './index.js'
 import type { Database } from './types.js'
 
-type Work<T> = (trx: Transaction<Database>) => Promise<T>
+/** Work a batch does once, just before COMMIT, with the notes its committed writes left. */
+export type BatchFinisher<N> = (trx: Transaction<Database>, notes: N[]) => Promise<void>
+
+/**
+ * Lets a write leave a note for its batch's finisher instead of doing the same small update once
+ * per write (unread counts: one UPDATE per conversation per batch). A write that fails leaves none.
+ */
+export interface BatchNotes {
+  add<N>(finisher: BatchFinisher<N>, note: N): void
+}
+
+type Work<T> = (trx: Transaction<Database>, notes: BatchNotes) => Promise<T>
+type Note = { finisher: BatchFinisher<unknown>; note: unknown }
 
 interface Pending {
   work: Work<unknown>
@@ -96,22 +108,37 @@ export class WriteBatcher {
     const results: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = []
     try {
       const trx = await this.db.startTransaction().execute()
+      const kept = new Map<BatchFinisher<unknown>, unknown[]>()
+      const keep = (notes: Note[]) => {
+        for (const { finisher, note } of notes) {
+          const list = kept.get(finisher) ?? []
+          list.push(note)
+          kept.set(finisher, list)
+        }
+      }
       try {
         for (const item of batch) {
+          const notes: Note[] = []
+          const collect: BatchNotes = {
+            add: (finisher, note) => notes.push({ finisher: finisher as BatchFinisher<unknown>, note }),
+          }
           if (batch.length === 1) {
-            results.push({ ok: true, value: await item.work(trx) })
+            results.push({ ok: true, value: await item.work(trx, collect) })
+            keep(notes)
             continue
           }
           const savepoint = await trx.savepoint('write').execute()
           try {
-            const value = await item.work(savepoint)
+            const value = await item.work(savepoint, collect)
             await savepoint.releaseSavepoint('write').execute()
             results.push({ ok: true, value })
+            keep(notes)
           } catch (error) {
             await savepoint.rollbackToSavepoint('write').execute()
             results.push({ ok: false, error })
           }
         }
+        for (const [finisher, notes] of kept) await finisher(trx, notes)
         await trx.commit().execute()
       } catch (error) {
         await trx

@@ -12,7 +12,7 @@ import {
   toMessageView,
 } from '../conversations/views.js'
 import type { FileRow, MessageRow } from '../db/types.js'
-import { forbidden, notFound } from '../errors.js'
+import { AppError, forbidden, notFound } from '../errors.js'
 import { requireProjectMember } from '../projects/projects.js'
 import { requireQuotaFor, requireQuotaLeft } from './quota.js'
 import { removeStoredFiles } from './storage.js'
@@ -53,23 +53,22 @@ async function commitUpload(
 ): Promise<{ file: FileView; message: MessageView }> {
   const { upload, conversationId, uploaderId } = input
   const committed = await ctx.writes.run(
-    async (trx) => {
-      // Checked again here: the uploader may have been removed while the bytes were arriving.
-      const member = await trx
-        .selectFrom('conversation_members')
-        .select('user_id')
-        .where('conversation_id', '=', conversationId)
-        .where('user_id', '=', uploaderId)
-        .executeTakeFirst()
-      if (!member) throw notFound(input.projectId === null ? 'Conversation' : 'Project')
-      // In the transaction that inserts the row, so concurrent uploads cannot both pass it.
-      await requireQuotaFor(trx, uploaderId, upload.size, ctx.config.uploadQuotaBytes)
-      const message = await appendMessage(trx, {
+    async (trx, notes) => {
+      // appendMessage checks the membership again in this transaction: the uploader may have
+      // been removed while the bytes were arriving.
+      const message = await appendMessage(trx, notes, {
         conversationId,
         senderId: uploaderId,
         content: input.content,
         clientId: null,
+      }).catch((error: unknown) => {
+        if (error instanceof AppError && error.code === 'NOT_FOUND' && input.projectId !== null) {
+          throw notFound('Project')
+        }
+        throw error
       })
+      // In the transaction that inserts the row, so concurrent uploads cannot both pass it.
+      await requireQuotaFor(trx, uploaderId, upload.size, ctx.config.uploadQuotaBytes)
       const file = await trx
         .insertInto('files')
         .values({
