@@ -48,12 +48,25 @@ async function presenceAudience(ctx: AppContext, userId: number): Promise<number
   return [...new Set([...shared.map((row) => Number(row.user_id)), ...(await contactAudience(ctx, userId))])]
 }
 
-async function publishPresence(ctx: AppContext, userId: number, online: boolean, lastSeenAt: string | null) {
+/**
+ * Tells the user's audience they are online or offline; returns whether it did. A state that
+ * stopped being true while the audience was read (a reload: offline, then online again at once)
+ * is not announced: the announcement of the newer state is on its way or already out.
+ */
+async function publishPresence(
+  ctx: AppContext,
+  userId: number,
+  online: boolean,
+  lastSeenAt: string | null,
+): Promise<boolean> {
+  const audience = await presenceAudience(ctx, userId)
+  if (ctx.presence.isOnline(userId) !== online) return false
   ctx.hub.publish({
     kind: 'users',
-    userIds: await presenceAudience(ctx, userId),
+    userIds: audience,
     frame: frame('presence', { user_id: userId, online, last_seen_at: lastSeenAt }),
   })
+  return true
 }
 
 /** Work a closing socket starts (presence, status): a shutdown waits for it. */
@@ -68,6 +81,11 @@ function track(ctx: AppContext, work: Promise<unknown>): void {
   const set = pending
   set.add(work)
   work.finally(() => set.delete(work)).catch(() => {})
+}
+
+/** Resolves once the work closing sockets started (presence, status) is done. */
+export async function closingWorkDone(ctx: AppContext): Promise<void> {
+  await Promise.allSettled([...(pendingWork.get(ctx) ?? [])])
 }
 
 /** Shutdown: lets the sockets (told 1001 in preClose) finish closing, 2 s at most, then their work. */
@@ -87,16 +105,18 @@ async function finishSockets(ctx: AppContext, connections: Connections): Promise
   clearTimeout(timer)
   for (const connection of connections.all()) connection.socket.terminate()
   await new Promise((resolve) => setImmediate(resolve))
-  await Promise.allSettled([...(pendingWork.get(ctx) ?? [])])
+  await closingWorkDone(ctx)
 }
 
-/** The user went offline now: their last_seen_at, then their audience hears it. */
+/**
+ * The user went offline now: their last_seen_at, then their audience hears it, unless they came
+ * back while that was written (publishPresence checks again after its awaits).
+ */
 async function wentOffline(ctx: AppContext, userIds: number[]): Promise<void> {
   const lastSeen = nowIso()
   await ctx.db.updateTable('users').set({ last_seen_at: lastSeen }).where('id', 'in', userIds).execute()
   for (const userId of userIds) {
-    await publishPresence(ctx, userId, false, lastSeen)
-    ctx.presence.announcedOffline(userId)
+    if (await publishPresence(ctx, userId, false, lastSeen)) ctx.presence.announcedOffline(userId)
   }
 }
 
