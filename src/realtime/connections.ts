@@ -14,6 +14,13 @@ export interface Connection {
   rooms: Set<number>
 }
 
+/** A `join` under way on one socket: a removal of its user from the conversation voids it. */
+export interface RoomTicket {
+  connection: Connection
+  conversationId: number
+  voided: boolean
+}
+
 /**
  * Every open socket on this node, by user, by session and by room. Hub events land here and go
  * out as the one pre-serialized frame they carry.
@@ -24,6 +31,8 @@ export class Connections {
   private readonly byId = new Map<string, Connection>()
   private readonly byUser = new Map<number, Set<Connection>>()
   private readonly rooms = new Map<number, Set<Connection>>()
+  /** Joins between their membership check and their entry into the room. */
+  private readonly joining = new Set<RoomTicket>()
 
   get size(): number {
     return this.byId.size
@@ -50,6 +59,30 @@ export class Connections {
     const set = this.rooms.get(conversationId) ?? new Set()
     this.rooms.set(conversationId, set)
     set.add(connection)
+  }
+
+  /**
+   * Starts a join, before its membership check: a removal of the user from the conversation
+   * heard from now on (`left_conversation`, from any node) voids the ticket, so a check that
+   * passed just before the removal cannot put the socket in the room after it.
+   */
+  reserve(connection: Connection, conversationId: number): RoomTicket {
+    const ticket = { connection, conversationId, voided: false }
+    this.joining.add(ticket)
+    return ticket
+  }
+
+  /** Ends a join: the socket enters the room unless the ticket was voided or the socket closed. */
+  admit(ticket: RoomTicket): boolean {
+    this.joining.delete(ticket)
+    if (ticket.voided || !this.byId.has(ticket.connection.id)) return false
+    this.join(ticket.connection, ticket.conversationId)
+    return true
+  }
+
+  /** Drops a join that failed before admit. */
+  release(ticket: RoomTicket): void {
+    this.joining.delete(ticket)
   }
 
   leave(connection: Connection, conversationId: number): void {
@@ -101,11 +134,18 @@ export class Connections {
         return
       case 'members_changed':
         return
-      case 'left_conversation':
-        for (const userId of event.userIds) {
+      case 'left_conversation': {
+        const userIds = new Set(event.userIds)
+        for (const userId of userIds) {
           for (const connection of this.byUser.get(userId) ?? []) this.leave(connection, event.conversationId)
         }
+        for (const ticket of this.joining) {
+          if (ticket.conversationId === event.conversationId && userIds.has(ticket.connection.userId)) {
+            ticket.voided = true
+          }
+        }
         return
+      }
     }
   }
 }
