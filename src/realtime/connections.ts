@@ -8,6 +8,8 @@ export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 export interface Connection {
   id: string
   userId: number
+  /** The user's role (it never changes): admins see everyone's presence. */
+  role: 'user' | 'admin'
   sessionId: number
   socket: WebSocket
   /** Conversations this socket joined: it hears their `status` and `typing`. */

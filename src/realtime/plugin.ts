@@ -10,7 +10,7 @@ import { nowIso } from '../context.js'
 import { frame, memberIds } from '../conversations/events.js'
 import { findNul } from '../db/index.js'
 import { AppError, errorBody, toErrorBody } from '../errors.js'
-import { contactAudience } from '../users/contacts.js'
+import { presenceOfPeers, presencePeers } from '../users/presence-scope.js'
 import { findUserById } from '../users/queries.js'
 import { toUserView } from '../users/view.js'
 import { type Connection, Connections, send } from './connections.js'
@@ -35,17 +35,11 @@ declare module 'fastify' {
   }
 }
 
-/** Users who see this user's presence: everyone sharing a conversation, and contacts. */
+/** Who hears this user's presence changes: everyone sharing a conversation, and contacts. */
 async function presenceAudience(ctx: AppContext, userId: number): Promise<number[]> {
-  const shared = await ctx.db
-    .selectFrom('conversation_members as other')
-    .innerJoin('conversation_members as mine', 'mine.conversation_id', 'other.conversation_id')
-    .select('other.user_id')
-    .distinct()
-    .where('mine.user_id', '=', userId)
-    .where('other.user_id', '!=', userId)
-    .execute()
-  return [...new Set([...shared.map((row) => Number(row.user_id)), ...(await contactAudience(ctx, userId))])]
+  const peers = await presencePeers(ctx, userId)
+  peers.delete(userId)
+  return [...peers]
 }
 
 /**
@@ -251,6 +245,7 @@ function openConnection(
   const connection: Connection = {
     id: randomUUID(),
     userId: auth.user.id,
+    role: auth.user.role,
     sessionId: auth.session.id,
     socket,
     rooms: new Set(),
@@ -263,7 +258,7 @@ function openConnection(
     send(connection, JSON.stringify({ type: 'error', ref, code, message }))
   }
 
-  send(connection, frame('ready', { user: toUserView(auth.user, (id) => ctx.presence.isOnline(id)) }))
+  send(connection, frame('ready', { user: toUserView(auth.user, presenceOfPeers(ctx)) }))
   if (cameOnline) publishPresence(ctx, connection.userId, true, auth.user.last_seen_at).catch(() => {})
 
   // Backpressure: while this many of a socket's frames are still being handled (e.g. waiting for

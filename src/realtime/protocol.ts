@@ -14,7 +14,9 @@ import {
   sendMessage,
 } from '../conversations/messages.js'
 import { notFound } from '../errors.js'
+import { presenceFor } from '../users/presence-scope.js'
 import { findUserViews } from '../users/queries.js'
+import { toUserView } from '../users/view.js'
 import { type Connection, type Connections, send } from './connections.js'
 import { ClientFrames, type ClientFrameType } from './schemas.js'
 import type { Typing } from './typing.js'
@@ -164,13 +166,19 @@ export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]>
   }),
 
   get_presence: entry(ClientFrames.get_presence, async (session, msg) => {
-    const users = await findUserViews(session.ctx.db, [...new Set(msg.user_ids)])
+    const { ctx, connection } = session
+    const users = await findUserViews(ctx.db, [...new Set(msg.user_ids)])
+    const viewer = { id: connection.userId, role: connection.role }
+    const presence = await presenceFor(
+      ctx,
+      viewer,
+      users.map((user) => Number(user.id)),
+    )
     session.reply('presence_list', {
-      presence: users.map((user) => ({
-        user_id: Number(user.id),
-        online: user.deleted_at === null && session.ctx.presence.isOnline(Number(user.id)),
-        last_seen_at: user.last_seen_at,
-      })),
+      presence: users.map((row) => {
+        const user = toUserView(row, presence)
+        return { user_id: user.id, online: user.online, last_seen_at: user.last_seen_at }
+      }),
     })
   }),
 
