@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { errors, NoContent, UserEnvelope } from '../common-schemas.js'
 import type { AppContext } from '../context.js'
+import { presenceOfPeers } from '../users/presence-scope.js'
 import { toUserView } from '../users/view.js'
 import { changePassword, checkCredentials, checkPassword, deleteAccount, register } from './accounts.js'
 import { authOf, requireUser, SESSION_COOKIE } from './authenticate.js'
@@ -14,7 +15,8 @@ export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   // These show the profile or check the password: never a cached copy of the user.
   const freshGuard = requireUser(ctx, { fresh: true })
   const rateLimit = { max: ctx.config.authRateLimit, timeWindow: '1 minute' }
-  const view = (row: Parameters<typeof toUserView>[0]) => toUserView(row, (id) => ctx.presence.isOnline(id))
+  // Only ever the caller's own account: presence they always see.
+  const view = (row: Parameters<typeof toUserView>[0]) => toUserView(row, presenceOfPeers(ctx))
 
   async function startSession(reply: FastifyReply, userId: number, userAgent: string | undefined) {
     const { token } = await createSession(ctx.db, ctx.config, userId, userAgent)

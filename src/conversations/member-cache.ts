@@ -35,7 +35,10 @@ export class MemberCache {
       .where('conversation_id', '=', conversationId)
       .execute()
       .then((rows) => rows.map((row) => Number(row.user_id)))
-    loading.catch(() => this.entries.delete(conversationId))
+    // Only this load's own entry goes: a change meanwhile may have put a newer load in its place.
+    loading.catch(() => {
+      if (this.entries.get(conversationId) === loading) this.entries.delete(conversationId)
+    })
     if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as number)
     this.entries.set(conversationId, loading)
     return loading

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { authOf, requireUser } from '../auth/authenticate.js'
 import { errors, NoContent, UserList } from '../common-schemas.js'
 import type { AppContext } from '../context.js'
+import { presenceFor } from '../users/presence-scope.js'
 import { searchUsers } from '../users/queries.js'
 import { toUserView } from '../users/view.js'
 import { historyKey } from './history-cache.js'
@@ -59,7 +60,12 @@ export async function conversationRoutes(app: FastifyInstance, { ctx }: { ctx: A
       const me = authOf(request).user.id
       const rows = await searchUsers(ctx.db, request.query.q?.trim() ?? '', (request.query.limit ?? 20) + 1)
       const users = rows.filter((row) => Number(row.id) !== me).slice(0, request.query.limit ?? 20)
-      return { users: users.map((row) => toUserView(row, (id) => ctx.presence.isOnline(id))) }
+      const presence = await presenceFor(
+        ctx,
+        authOf(request).user,
+        users.map((row) => Number(row.id)),
+      )
+      return { users: users.map((row) => toUserView(row, presence)) }
     },
   )
 

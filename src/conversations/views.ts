@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { AppContext } from '../context.js'
 import type { ConversationRow, Database, FileRow, MessageRow } from '../db/types.js'
+import { presenceOfPeers } from '../users/presence-scope.js'
 import { findUserViews } from '../users/queries.js'
 import { toUserView, type UserView } from '../users/view.js'
 
@@ -125,7 +126,8 @@ export async function conversationViews(
   const users = new Map(
     (await findUserViews(db, [...new Set(memberRows.map((row) => Number(row.user_id)))])).map((user) => [
       Number(user.id),
-      toUserView(user, (id) => ctx.presence.isOnline(id)),
+      // The viewer is a member: the other members share this conversation with them.
+      toUserView(user, presenceOfPeers(ctx)),
     ]),
   )
   // Each conversation's latest live message, found from the end of its index (a max() grouped

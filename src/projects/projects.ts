@@ -12,6 +12,7 @@ import {
 import type { ProjectRow } from '../db/types.js'
 import { AppError, badRequest, forbidden, notFound } from '../errors.js'
 import { removeStoredFiles } from '../files/storage.js'
+import { presenceOfPeers } from '../users/presence-scope.js'
 import { findUserById, findUserViews } from '../users/queries.js'
 import { toUserView, type UserView } from '../users/view.js'
 
@@ -69,7 +70,7 @@ export async function listProjects(ctx: AppContext, userId: number): Promise<Pro
   return rows.map(toProjectView)
 }
 
-/** The members, in the order they joined. */
+/** The members, in the order they joined (shown to members only: they share the project). */
 export async function projectMembers(ctx: AppContext, project: ProjectRow): Promise<UserView[]> {
   const rows = await ctx.db
     .selectFrom('conversation_members')
@@ -84,7 +85,7 @@ export async function projectMembers(ctx: AppContext, project: ProjectRow): Prom
         ctx.db,
         rows.map((row) => Number(row.user_id)),
       )
-    ).map((user) => [Number(user.id), toUserView(user, (id) => ctx.presence.isOnline(id))]),
+    ).map((user) => [Number(user.id), toUserView(user, presenceOfPeers(ctx))]),
   )
   return rows
     .map((row) => users.get(Number(row.user_id)))

@@ -8,10 +8,19 @@ export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 export interface Connection {
   id: string
   userId: number
+  /** The user's role (it never changes): admins see everyone's presence. */
+  role: 'user' | 'admin'
   sessionId: number
   socket: WebSocket
   /** Conversations this socket joined: it hears their `status` and `typing`. */
   rooms: Set<number>
+}
+
+/** A `join` under way on one socket: a removal of its user from the conversation voids it. */
+export interface RoomTicket {
+  connection: Connection
+  conversationId: number
+  voided: boolean
 }
 
 /**
@@ -24,6 +33,8 @@ export class Connections {
   private readonly byId = new Map<string, Connection>()
   private readonly byUser = new Map<number, Set<Connection>>()
   private readonly rooms = new Map<number, Set<Connection>>()
+  /** Joins between their membership check and their entry into the room. */
+  private readonly joining = new Set<RoomTicket>()
 
   get size(): number {
     return this.byId.size
@@ -55,6 +66,30 @@ export class Connections {
     const set = this.rooms.get(conversationId) ?? new Set()
     this.rooms.set(conversationId, set)
     set.add(connection)
+  }
+
+  /**
+   * Starts a join, before its membership check: a removal of the user from the conversation
+   * heard from now on (`left_conversation`, from any node) voids the ticket, so a check that
+   * passed just before the removal cannot put the socket in the room after it.
+   */
+  reserve(connection: Connection, conversationId: number): RoomTicket {
+    const ticket = { connection, conversationId, voided: false }
+    this.joining.add(ticket)
+    return ticket
+  }
+
+  /** Ends a join: the socket enters the room unless the ticket was voided or the socket closed. */
+  admit(ticket: RoomTicket): boolean {
+    this.joining.delete(ticket)
+    if (ticket.voided || !this.byId.has(ticket.connection.id)) return false
+    this.join(ticket.connection, ticket.conversationId)
+    return true
+  }
+
+  /** Drops a join that failed before admit. */
+  release(ticket: RoomTicket): void {
+    this.joining.delete(ticket)
   }
 
   leave(connection: Connection, conversationId: number): void {
@@ -106,11 +141,18 @@ export class Connections {
         return
       case 'members_changed':
         return
-      case 'left_conversation':
-        for (const userId of event.userIds) {
+      case 'left_conversation': {
+        const userIds = new Set(event.userIds)
+        for (const userId of userIds) {
           for (const connection of this.byUser.get(userId) ?? []) this.leave(connection, event.conversationId)
         }
+        for (const ticket of this.joining) {
+          if (ticket.conversationId === event.conversationId && userIds.has(ticket.connection.userId)) {
+            ticket.voided = true
+          }
+        }
         return
+      }
     }
   }
 }

@@ -6,13 +6,12 @@ import type { FastifyInstance } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
 import { type Auth, resolveAuth } from '../auth/authenticate.js'
 import type { AppContext } from '../context.js'
-import { nowIso } from '../context.js'
 import { frame, memberIds } from '../conversations/events.js'
 import { findNul } from '../db/index.js'
 import { AppError, errorBody, toErrorBody } from '../errors.js'
-import { contactAudience } from '../users/contacts.js'
-import { findUserById } from '../users/queries.js'
+import { presenceOfPeers } from '../users/presence-scope.js'
 import { toUserView } from '../users/view.js'
+import { publishPresence, watchClusterPresence, wentOffline } from './announce-presence.js'
 import { type Connection, Connections, send } from './connections.js'
 import { frameProblem, handlers, type SocketSession } from './protocol.js'
 import { Typing } from './typing.js'
@@ -35,27 +34,6 @@ declare module 'fastify' {
   }
 }
 
-/** Users who see this user's presence: everyone sharing a conversation, and contacts. */
-async function presenceAudience(ctx: AppContext, userId: number): Promise<number[]> {
-  const shared = await ctx.db
-    .selectFrom('conversation_members as other')
-    .innerJoin('conversation_members as mine', 'mine.conversation_id', 'other.conversation_id')
-    .select('other.user_id')
-    .distinct()
-    .where('mine.user_id', '=', userId)
-    .where('other.user_id', '!=', userId)
-    .execute()
-  return [...new Set([...shared.map((row) => Number(row.user_id)), ...(await contactAudience(ctx, userId))])]
-}
-
-async function publishPresence(ctx: AppContext, userId: number, online: boolean, lastSeenAt: string | null) {
-  ctx.hub.publish({
-    kind: 'users',
-    userIds: await presenceAudience(ctx, userId),
-    frame: frame('presence', { user_id: userId, online, last_seen_at: lastSeenAt }),
-  })
-}
-
 /** Work a closing socket starts (presence, status): a shutdown waits for it. */
 const pendingWork = new WeakMap<AppContext, Set<Promise<unknown>>>()
 
@@ -68,6 +46,11 @@ function track(ctx: AppContext, work: Promise<unknown>): void {
   const set = pending
   set.add(work)
   work.finally(() => set.delete(work)).catch(() => {})
+}
+
+/** Resolves once the work closing sockets started (presence, status) is done. */
+export async function closingWorkDone(ctx: AppContext): Promise<void> {
+  await Promise.allSettled([...(pendingWork.get(ctx) ?? [])])
 }
 
 /** Shutdown: lets the sockets (told 1001 in preClose) finish closing, 2 s at most, then their work. */
@@ -87,31 +70,7 @@ async function finishSockets(ctx: AppContext, connections: Connections): Promise
   clearTimeout(timer)
   for (const connection of connections.all()) connection.socket.terminate()
   await new Promise((resolve) => setImmediate(resolve))
-  await Promise.allSettled([...(pendingWork.get(ctx) ?? [])])
-}
-
-/** The user went offline now: their last_seen_at, then their audience hears it. */
-async function wentOffline(ctx: AppContext, userIds: number[]): Promise<void> {
-  const lastSeen = nowIso()
-  await ctx.db.updateTable('users').set({ last_seen_at: lastSeen }).where('id', 'in', userIds).execute()
-  for (const userId of userIds) {
-    await publishPresence(ctx, userId, false, lastSeen)
-    ctx.presence.announcedOffline(userId)
-  }
-}
-
-/** Multi-node: the presence changes that other nodes cause. */
-function watchClusterPresence(ctx: AppContext, log: FastifyInstance['log']): void {
-  // A node died or stopped: its users who are on no other node are offline.
-  ctx.presence.onNodeLost = (userIds) => {
-    wentOffline(ctx, userIds).catch((error) => log.warn({ err: error }, 'could not announce users offline'))
-  }
-  // Another node announced offline a user who has a socket here: announce them online again.
-  ctx.presence.onContradicted = (userId) => {
-    findUserById(ctx.db, userId)
-      .then((user) => user && publishPresence(ctx, userId, true, user.last_seen_at))
-      .catch((error) => log.warn({ err: error }, 'could not announce a user online'))
-  }
+  await closingWorkDone(ctx)
 }
 
 /**
@@ -246,6 +205,7 @@ function openConnection(
   const connection: Connection = {
     id: randomUUID(),
     userId: auth.user.id,
+    role: auth.user.role,
     sessionId: auth.session.id,
     socket,
     rooms: new Set(),
@@ -258,7 +218,7 @@ function openConnection(
     send(connection, JSON.stringify({ type: 'error', ref, code, message }))
   }
 
-  send(connection, frame('ready', { user: toUserView(auth.user, (id) => ctx.presence.isOnline(id)) }))
+  send(connection, frame('ready', { user: toUserView(auth.user, presenceOfPeers(ctx)) }))
   if (cameOnline) publishPresence(ctx, connection.userId, true, auth.user.last_seen_at).catch(() => {})
 
   // Backpressure: while this many of a socket's frames are still being handled (e.g. waiting for

@@ -13,7 +13,10 @@ import {
   markRead,
   sendMessage,
 } from '../conversations/messages.js'
+import { notFound } from '../errors.js'
+import { presenceFor } from '../users/presence-scope.js'
 import { findUserViews } from '../users/queries.js'
+import { toUserView } from '../users/view.js'
 import { type Connection, type Connections, send } from './connections.js'
 import { ClientFrames, type ClientFrameType } from './schemas.js'
 import type { Typing } from './typing.js'
@@ -78,16 +81,26 @@ async function recentMessages(
 /** The protocol: one handler per client frame type, each with the schema its frames must pass. */
 export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]> } = {
   join: entry(ClientFrames.join, async (session, msg) => {
-    const { ctx, connection } = session
-    // The membership check also reads the conversation's change number: the cached page's version.
-    const { change_seq } = await requireMembership(ctx, msg.conversation_id, connection.userId)
-    if (msg.cursor !== undefined) {
-      const page = await changes(ctx.db, msg.conversation_id, msg.cursor, msg.limit ?? 200)
-      session.reply('recent_messages', { conversation_id: msg.conversation_id, ...page })
-    } else {
-      session.replyJson('recent_messages', await recentMessages(ctx, msg, Number(change_seq)))
+    const { ctx, connection, connections } = session
+    // Reserved before the membership check, so a removal landing after the check still keeps the
+    // socket out of the room (see Connections.reserve).
+    const ticket = connections.reserve(connection, msg.conversation_id)
+    try {
+      // The membership check also reads the conversation's change number: the cached page's version.
+      const { change_seq } = await requireMembership(ctx, msg.conversation_id, connection.userId)
+      const page =
+        msg.cursor === undefined
+          ? await recentMessages(ctx, msg, Number(change_seq))
+          : {
+              conversation_id: msg.conversation_id,
+              ...(await changes(ctx.db, msg.conversation_id, msg.cursor, msg.limit ?? 200)),
+            }
+      if (!connections.admit(ticket)) throw notFound('Conversation')
+      if (typeof page === 'string') session.replyJson('recent_messages', page)
+      else session.reply('recent_messages', page)
+    } finally {
+      connections.release(ticket)
     }
-    session.connections.join(connection, msg.conversation_id)
     await announce(session, msg.conversation_id, 'joined')
     for (const userId of session.typing.typingIn(msg.conversation_id)) {
       send(
@@ -153,13 +166,19 @@ export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]>
   }),
 
   get_presence: entry(ClientFrames.get_presence, async (session, msg) => {
-    const users = await findUserViews(session.ctx.db, [...new Set(msg.user_ids)])
+    const { ctx, connection } = session
+    const users = await findUserViews(ctx.db, [...new Set(msg.user_ids)])
+    const viewer = { id: connection.userId, role: connection.role }
+    const presence = await presenceFor(
+      ctx,
+      viewer,
+      users.map((user) => Number(user.id)),
+    )
     session.reply('presence_list', {
-      presence: users.map((user) => ({
-        user_id: Number(user.id),
-        online: user.deleted_at === null && session.ctx.presence.isOnline(Number(user.id)),
-        last_seen_at: user.last_seen_at,
-      })),
+      presence: users.map((row) => {
+        const user = toUserView(row, presence)
+        return { user_id: user.id, online: user.online, last_seen_at: user.last_seen_at }
+      }),
     })
   }),
 

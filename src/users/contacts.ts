@@ -34,13 +34,3 @@ export async function removeContact(ctx: AppContext, userId: number, contactId: 
     .executeTakeFirst()
   if (Number(result.numDeletedRows) === 0) throw notFound('Contact')
 }
-
-/** Users who see this user's presence through contacts: theirs and those who list them. */
-export async function contactAudience(ctx: AppContext, userId: number): Promise<number[]> {
-  const rows = await ctx.db
-    .selectFrom('contacts')
-    .select(['user_id', 'contact_id'])
-    .where((eb) => eb.or([eb('user_id', '=', userId), eb('contact_id', '=', userId)]))
-    .execute()
-  return rows.map((row) => Number(row.user_id === userId ? row.contact_id : row.user_id))
-}

@@ -1,11 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { deleteAccount } from '../auth/accounts.js'
 import { authOf, requireUser } from '../auth/authenticate.js'
 import { errors, IdParams, NoContent, UserEnvelope, UserList } from '../common-schemas.js'
 import type { AppContext } from '../context.js'
 import { badRequest, forbidden, notFound } from '../errors.js'
 import { addContact, listContacts, removeContact } from './contacts.js'
+import { presenceFor, presenceOfPeers } from './presence-scope.js'
 import { findUserById, findUserViews, listUsers } from './queries.js'
 import { AddContactBody, ContactParams, ListUsersQuery, UpdateMeBody, UserPage } from './schemas.js'
 import { toUserView, type UserViewRow } from './view.js'
@@ -14,7 +15,14 @@ export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()
   // onRequest: a caller without a session gets 401 before any body or parameter is looked at
   app.addHook('onRequest', requireUser(ctx))
-  const view = (row: UserViewRow) => toUserView(row, (id) => ctx.presence.isOnline(id))
+  /** The caller's own profile, or their contacts: presence they always see. */
+  const peerView = (row: UserViewRow) => toUserView(row, presenceOfPeers(ctx))
+  /** Any users, as the caller may see them (one query for all of them). */
+  const viewsFor = async (request: FastifyRequest, rows: UserViewRow[]) => {
+    const ids = rows.map((row) => Number(row.id))
+    const presence = await presenceFor(ctx, authOf(request).user, ids)
+    return rows.map((row) => toUserView(row, presence))
+  }
   const tags = ['users']
 
   routes.get(
@@ -31,14 +39,23 @@ export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
       if (authOf(request).user.role !== 'admin') throw forbidden('Only an admin may list every account')
       const limit = request.query.limit ?? 50
       const rows = await listUsers(ctx.db, request.query.after ?? 0, limit)
-      return { users: rows.slice(0, limit).map(view), has_more: rows.length > limit }
+      return { users: await viewsFor(request, rows.slice(0, limit)), has_more: rows.length > limit }
     },
   )
 
   routes.get(
     '/users/online',
     { schema: { tags, summary: 'Users online now', response: { 200: UserList, ...errors(401) } } },
-    async () => ({ users: (await findUserViews(ctx.db, ctx.presence.onlineUserIds())).map(view) }),
+    async (request) => {
+      // Only the online users the caller may see are listed; the rest read offline to them.
+      const online = ctx.presence.onlineUserIds()
+      const presence = await presenceFor(ctx, authOf(request).user, online)
+      const rows = await findUserViews(
+        ctx.db,
+        online.filter((id) => presence.visible(id)),
+      )
+      return { users: rows.map((row) => toUserView(row, presence)) }
+    },
   )
 
   routes.patch(
@@ -59,14 +76,14 @@ export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
         .where('id', '=', user.id)
         .returningAll()
         .executeTakeFirstOrThrow()
-      return { user: view(updated) }
+      return { user: peerView(updated) }
     },
   )
 
   routes.get(
     '/users/me/contacts',
     { schema: { tags, summary: 'My contacts', response: { 200: UserList, ...errors(401) } } },
-    async (request) => ({ users: (await listContacts(ctx, authOf(request).user.id)).map(view) }),
+    async (request) => ({ users: (await listContacts(ctx, authOf(request).user.id)).map(peerView) }),
   )
 
   routes.post(
@@ -81,7 +98,7 @@ export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     },
     async (request, reply) => {
       const contact = await addContact(ctx, authOf(request).user.id, request.body.user_id)
-      return reply.status(201).send({ user: view(contact) })
+      return reply.status(201).send({ user: peerView(contact) })
     },
   )
 
@@ -114,7 +131,8 @@ export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     async (request) => {
       const user = await findUserById(ctx.db, request.params.id)
       if (!user) throw notFound('User')
-      return { user: view(user) }
+      const [view] = await viewsFor(request, [user])
+      return { user: view }
     },
   )
 

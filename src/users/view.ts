@@ -26,14 +26,26 @@ export const USER_VIEW_COLUMNS = [
   'deleted_at',
 ] as const
 
-export function toUserView(row: UserViewRow, isOnline: (userId: number) => boolean): UserView {
+/**
+ * What one reader may know of presence: whose presence they may see, and who is online. Made by
+ * src/users/presence-scope.ts, the one place that says who sees whom.
+ */
+export interface PresenceView {
+  visible(userId: number): boolean
+  online(userId: number): boolean
+}
+
+/** A user as `presence`'s reader sees them: presence they may not see reads offline, never seen. */
+export function toUserView(row: UserViewRow, presence: PresenceView): UserView {
+  const id = Number(row.id)
+  const visible = presence.visible(id)
   return {
-    id: Number(row.id),
+    id,
     username: row.username,
     display_name: row.display_name,
     role: row.role,
-    online: row.deleted_at === null && isOnline(Number(row.id)),
-    last_seen_at: row.last_seen_at,
+    online: visible && row.deleted_at === null && presence.online(id),
+    last_seen_at: visible ? row.last_seen_at : null,
     created_at: row.created_at,
     deleted: row.deleted_at !== null,
   }

@@ -1,0 +1,75 @@
+import type { AppContext } from '../context.js'
+import type { PresenceView } from './view.js'
+
+// Who sees whose presence (`online`, `last_seen_at`): the users who share a conversation with
+// that user, their contacts in either direction (if ann lists bob as a contact, ann and bob
+// both see each other, as `presence` frames have always gone both ways), and admins. A user
+// always sees their own. To anyone else a user reads `online: false, last_seen_at: null`.
+// Between two users the relation is symmetric, so one query answers both "whom may X see" and
+// "who sees X" (the audience of X's `presence` frames; admins are not in that audience: they
+// see presence when they ask, they are not sent every change).
+
+/** Past this many ids, the peers are read whole and intersected here, not named in the SQL. */
+const MAX_LISTED_IDS = 500
+
+/**
+ * The users who share a conversation or a contact with `userId`, among `among` when given
+ * (one query; `userId` itself only if it shares something with itself, so callers add it).
+ */
+export async function presencePeers(ctx: AppContext, userId: number, among?: number[]): Promise<Set<number>> {
+  if (among?.length === 0) return new Set()
+  const listed = among !== undefined && among.length <= MAX_LISTED_IDS ? among : undefined
+  const rows = await ctx.db
+    .selectFrom('conversation_members as mine')
+    .innerJoin('conversation_members as other', 'other.conversation_id', 'mine.conversation_id')
+    .select('other.user_id as user_id')
+    .where('mine.user_id', '=', userId)
+    .$if(listed !== undefined, (qb) => qb.where('other.user_id', 'in', listed ?? []))
+    .union((eb) =>
+      eb
+        .selectFrom('contacts')
+        .select('contact_id as user_id')
+        .where('user_id', '=', userId)
+        .$if(listed !== undefined, (qb) => qb.where('contact_id', 'in', listed ?? [])),
+    )
+    .union((eb) =>
+      eb
+        .selectFrom('contacts')
+        .select('user_id')
+        .where('contact_id', '=', userId)
+        .$if(listed !== undefined, (qb) => qb.where('user_id', 'in', listed ?? [])),
+    )
+    .execute()
+  const peers = new Set(rows.map((row) => Number(row.user_id)))
+  if (among === undefined || listed !== undefined) return peers
+  const wanted = new Set(among)
+  return new Set([...peers].filter((id) => wanted.has(id)))
+}
+
+/**
+ * Presence as `viewer` may see it, for the users `userIds` about to be shown (read once per
+ * request, for all of them: no query per user; none for an admin).
+ */
+export async function presenceFor(
+  ctx: AppContext,
+  viewer: { id: number; role: 'user' | 'admin' },
+  userIds: number[],
+): Promise<PresenceView> {
+  const online = (userId: number) => ctx.presence.isOnline(userId)
+  if (viewer.role === 'admin') return { visible: () => true, online }
+  const peers = await presencePeers(
+    ctx,
+    viewer.id,
+    userIds.filter((id) => id !== viewer.id),
+  )
+  return { visible: (userId) => userId === viewer.id || peers.has(userId), online }
+}
+
+/**
+ * Presence for user objects the reader may see by construction, with no query: the reader
+ * themselves, the members of a conversation or project the reader is in (they share it), and
+ * the reader's own contacts.
+ */
+export function presenceOfPeers(ctx: AppContext): PresenceView {
+  return { visible: () => true, online: (userId) => ctx.presence.isOnline(userId) }
+}
