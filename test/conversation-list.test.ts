@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { type Account, buildTestApp, createConversation, register } from './helpers/app.js'
+import { type Account, buildTestApp, createConversation, MANY_WRITES, register } from './helpers/app.js'
 
 // GET /conversations is paged: ?limit= (default 50, max 200) and ?before=<next>, latest activity
 // first, ordered by (last_activity_at, id) so paging never skips or repeats one.
@@ -28,7 +28,7 @@ async function allPages(app: FastifyInstance, who: Account, limit: number) {
 }
 
 t.test('pages follow each other: latest activity first, nothing skipped or repeated', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await buildTestApp(t, MANY_WRITES)
   const [ann, bob] = [await register(app), await register(app)]
   const ids: number[] = []
   for (let i = 0; i < 7; i++) ids.push(await createConversation(app, ann, [bob], `group ${i}`))
@@ -80,7 +80,7 @@ t.test('pages follow each other: latest activity first, nothing skipped or repea
 })
 
 t.test('the default page is 50, the largest 200; a bad before or limit is 400', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await buildTestApp(t, MANY_WRITES)
   const [ann, bob] = [await register(app), await register(app)]
   for (let i = 0; i < 52; i++) await createConversation(app, ann, [bob], `g${i}`)
   const first = await list(app, ann)

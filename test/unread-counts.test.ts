@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
-import { type Account, buildTestApp, createConversation, register } from './helpers/app.js'
+import { type Account, buildTestApp, createConversation, MANY_WRITES, register } from './helpers/app.js'
 
 // Unread counts are stored per member (conversation_members.unread_count) and kept in step by
 // every write: sends (in-process appender, writer thread, Kysely on PostgreSQL), uploads, deletes,
@@ -129,7 +129,7 @@ async function scenario(t: Test, app: FastifyInstance) {
 }
 
 t.test('unread counts on this database (an SQLite file with its writer thread, or PostgreSQL)', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await buildTestApp(t, MANY_WRITES)
   await scenario(t, app)
   if (app.ctx.database.sqlitePath) {
     const commits = await app.ctx.metrics.messageCommits.get()
@@ -139,11 +139,11 @@ t.test('unread counts on this database (an SQLite file with its writer thread, o
 })
 
 t.test('unread counts with the in-process SQLite appender', async (t) => {
-  await scenario(t, await buildTestApp(t, { databaseUrl: 'sqlite::memory:' }))
+  await scenario(t, await buildTestApp(t, { ...MANY_WRITES, databaseUrl: 'sqlite::memory:' }))
 })
 
 t.test('property: after random operations the stored counts equal COUNT(*)', async (t) => {
-  const app = await buildTestApp(t)
+  const app = await buildTestApp(t, MANY_WRITES)
   const people = await Promise.all(Array.from({ length: 5 }, () => register(app)))
   const op = fc.oneof(
     fc.record({ kind: fc.constant('send' as const), who: fc.nat(4), n: fc.integer({ min: 1, max: 6 }) }),

@@ -7,6 +7,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { testConfig } from '../src/config.js'
+import { MANY_WRITES } from './helpers/app.js'
 
 // The web page in a real browser: Debian's Chromium driven by playwright-core (never a downloaded
 // browser), two users in two browser contexts against a real server on an ephemeral port.
@@ -66,7 +67,12 @@ interface Server {
 /** The whole app on a SQLite file in `dir`, not listening yet. */
 function buildServerApp(dir: string): Promise<FastifyInstance> {
   return buildApp({
-    config: testConfig({ databaseUrl: `sqlite:${join(dir, 'parley.db')}`, uploadDir: join(dir, 'uploads') }),
+    // The sidebar test makes 55 conversations from one account: past the default creation budget.
+    config: testConfig({
+      ...MANY_WRITES,
+      databaseUrl: `sqlite:${join(dir, 'parley.db')}`,
+      uploadDir: join(dir, 'uploads'),
+    }),
   })
 }
 

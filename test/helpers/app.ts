@@ -7,6 +7,16 @@ import { type Config, testConfig } from '../../src/config.js'
 import { createMemoryHub } from '../../src/hub/memory.js'
 import { createTestSchema, usePostgres } from './postgres.js'
 
+/**
+ * Per-account budgets lifted, for tests whose setup makes many conversations or writes from one
+ * account; the budgets themselves are tested in limits.test.ts.
+ */
+export const MANY_WRITES: Partial<Config> = {
+  writeRateLimit: 1_000_000,
+  createRateLimit: 1_000_000,
+  uploadRateLimit: 1_000_000,
+}
+
 export interface TestContext {
   teardown(fn: () => unknown): void
 }
