@@ -19,6 +19,7 @@ import { migrateToLatest } from './db/migrate.js'
 import { WriteBatcher } from './db/write-batch.js'
 import { registerErrorHandlers } from './errors.js'
 import { fileRoutes } from './files/routes.js'
+import { registerBodyDeadlines, serverTimeouts } from './http-timeouts.js'
 import { createMemoryHub } from './hub/memory.js'
 import { createNatsHub } from './hub/nats.js'
 import { createRedisHub } from './hub/redis.js'
@@ -145,6 +146,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config, options.logStream),
     trustProxy: config.trustProxy,
+    ...serverTimeouts(config),
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     schemaController: { compilersFactory: { buildValidator: buildValidator() } },
@@ -203,6 +205,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   })
 
   registerErrorHandlers(app)
+  registerBodyDeadlines(app, config)
   app.addSchema(ErrorResponse)
   app.addSchema(User)
   app.addSchema(FileObject)

@@ -67,7 +67,7 @@ export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   routes.post(
     '/auth/logout',
     {
-      preHandler: guard,
+      onRequest: guard,
       schema: { tags: ['auth'], summary: 'End this session', response: { 204: NoContent, ...errors(401) } },
     },
     async (request, reply) => {
@@ -83,7 +83,7 @@ export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   routes.get(
     '/auth/check',
     {
-      preHandler: freshGuard,
+      onRequest: freshGuard,
       schema: { tags: ['auth'], summary: 'Who am I', response: { 200: UserEnvelope, ...errors(401) } },
     },
     async (request) => ({ user: view(authOf(request).user) }),
@@ -92,7 +92,7 @@ export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   routes.post(
     '/auth/password',
     {
-      preHandler: freshGuard,
+      onRequest: freshGuard,
       config: { rateLimit },
       schema: {
         tags: ['auth'],
@@ -111,7 +111,7 @@ export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   routes.delete(
     '/auth/user',
     {
-      preHandler: freshGuard,
+      onRequest: freshGuard,
       config: { rateLimit },
       schema: {
         tags: ['auth'],
