@@ -24,6 +24,7 @@ import { createMemoryHub } from './hub/memory.js'
 import { createNatsHub } from './hub/nats.js'
 import { createRedisHub } from './hub/redis.js'
 import type { Hub } from './hub/types.js'
+import { redactUrl } from './log-redaction.js'
 import { Metrics, registerMetricsRoutes } from './metrics.js'
 import { projectRoutes } from './projects/routes.js'
 import { realtimeRoutes } from './realtime/plugin.js'
@@ -39,9 +40,6 @@ export interface BuildOptions {
   /** Another hub (the multi-node bus); the in-process one by default. */
   hub?: Hub
 }
-
-/** Never a token in a log line: `?token=` on /ws is cut from logged URLs. */
-const redactUrl = (url: string) => url.replace(/([?&]token=)[^&]*/g, '$1[redacted]')
 
 function loggerOptions(config: Config, stream?: BuildOptions['logStream']): FastifyServerOptions['logger'] {
   return {
