@@ -230,7 +230,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     },
   })
 
-  registerMetricsRoutes(app, ctx.metrics)
+  registerMetricsRoutes(app, ctx.metrics, config.metricsToken)
   app.get('/docs', { schema: { hide: true } }, async () => app.swagger())
   app.get(
     '/healthz',

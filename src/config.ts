@@ -30,6 +30,8 @@ export interface Config {
    * request body (uploads get longer, by their size: see src/http-timeouts.ts).
    */
   requestTimeoutMs: number
+  /** When set, GET /metrics needs `Authorization: Bearer <this>`; otherwise it is public. */
+  metricsToken: string | undefined
 }
 
 export class ConfigError extends Error {
@@ -115,6 +117,7 @@ export function loadConfig(env: Env = process.env): Config {
     natsUrl: busUrl(env, 'NATS_URL', ['nats']),
     logLevel,
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+    metricsToken: env.METRICS_TOKEN || undefined,
   }
 }
 
