@@ -26,6 +26,7 @@ import { createRedisHub } from './hub/redis.js'
 import type { Hub } from './hub/types.js'
 import { redactUrl } from './log-redaction.js'
 import { Metrics, registerMetricsRoutes } from './metrics.js'
+import { decimalPathIds } from './path-ids.js'
 import { projectRoutes } from './projects/routes.js'
 import { realtimeRoutes } from './realtime/plugin.js'
 import { Presence } from './realtime/presence.js'
@@ -72,7 +73,10 @@ function buildValidator(): any {
     })
     return (route: { httpPart?: string }) =>
       textAndNumbersStorable(
-        (route.httpPart === 'body' ? strict(route) : coercing(route)) as CoercingValidate,
+        decimalPathIds(
+          route,
+          (route.httpPart === 'body' ? strict(route) : coercing(route)) as CoercingValidate,
+        ),
       )
   }
 }
