@@ -68,3 +68,71 @@ t.test('migration 0004 frees the names held by accounts deleted the old way', as
   await freeOldTombstones(app.ctx.db as unknown as Kysely<unknown>)
   t.equal((await register(app, oldName)).username, oldName)
 })
+
+// Names people read: invisible and direction-changing characters are removed, and a name that is
+// nothing but them is refused.
+const BLANK_ONCE_CLEANED = ['\u200b', '\u202e', ' \u200b\u200d ', '\u2066\u2069', '\ufeff', '\u200e\u200f']
+
+type Reply = { statusCode: number; json(): { code?: string; [key: string]: unknown } }
+
+t.test('names and titles made only of invisible characters are 400; marks in them are removed', async (t) => {
+  const app = await buildTestApp(t)
+  const ann = await register(app, 'ann')
+  const bob = await register(app, 'bob')
+  const cat = await register(app, 'cat')
+  const attempts: Array<[string, (text: string) => Promise<Reply>]> = [
+    [
+      'register display_name',
+      (text) =>
+        app.inject({
+          method: 'POST',
+          url: '/auth/register',
+          payload: {
+            username: `u${Math.random().toString(36).slice(2, 10)}`,
+            password: PASSWORD,
+            display_name: text,
+          },
+        }),
+    ],
+    [
+      'PATCH /users/me',
+      (text) =>
+        app.inject({ method: 'PATCH', url: '/users/me', headers: ann.auth, payload: { display_name: text } }),
+    ],
+    [
+      'conversation title',
+      (text) =>
+        app.inject({
+          method: 'POST',
+          url: '/conversations',
+          headers: ann.auth,
+          payload: { member_ids: [bob.id, cat.id], title: text },
+        }),
+    ],
+    [
+      'project name',
+      (text) => app.inject({ method: 'POST', url: '/projects', headers: ann.auth, payload: { name: text } }),
+    ],
+  ]
+  for (const [what, attempt] of attempts) {
+    for (const text of BLANK_ONCE_CLEANED) {
+      const response = await attempt(text)
+      t.equal(response.statusCode, 400, `${what} ${JSON.stringify(text)}`)
+      t.equal(response.json().code, 'BAD_REQUEST')
+    }
+  }
+  const [registered, renamed, group, project] = await Promise.all(
+    attempts.map(([, attempt]) => attempt('admin\u202E \u200bteam\u2069')),
+  )
+  t.match(registered?.json(), { user: { display_name: 'admin team' } })
+  t.match(renamed?.json(), { user: { display_name: 'admin team' } })
+  t.match(group?.json(), { conversation: { title: 'admin team' } })
+  t.match(project?.json(), { project: { name: 'admin team' } })
+  const described = await app.inject({
+    method: 'POST',
+    url: '/projects',
+    headers: ann.auth,
+    payload: { name: 'Plans', description: 'line one\n\u202eline two\u200b' },
+  })
+  t.equal(described.json().project.description, 'line one\nline two', 'descriptions keep line breaks')
+})

@@ -3,6 +3,7 @@ import type { AppContext } from '../context.js'
 import { nowIso } from '../context.js'
 import type { UserRow } from '../db/types.js'
 import { conflict, unauthorized } from '../errors.js'
+import { cleanName } from '../text.js'
 import { deletedUsernameKey, findUserByUsername, usernameKey } from '../users/queries.js'
 import { hashPassword, verifyPassword } from './passwords.js'
 import { deleteUserSessions } from './sessions.js'
@@ -22,7 +23,8 @@ export async function register(ctx: AppContext, input: RegisterInput): Promise<U
   const key = usernameKey(input.username)
   if (await findUserByUsername(ctx.db, input.username)) throw usernameTaken()
   const passwordHash = await hashPassword(input.password)
-  const displayName = input.display_name?.trim() || input.username
+  const displayName =
+    input.display_name === undefined ? input.username : cleanName(input.display_name, 'display_name')
   const now = nowIso()
   try {
     // The first account on an empty database is the admin; decided inside the insert itself.

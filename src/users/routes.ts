@@ -5,6 +5,7 @@ import { authOf, requireUser } from '../auth/authenticate.js'
 import { errors, IdParams, NoContent, UserEnvelope, UserList } from '../common-schemas.js'
 import type { AppContext } from '../context.js'
 import { badRequest, forbidden, notFound } from '../errors.js'
+import { cleanName } from '../text.js'
 import { addContact, listContacts, removeContact } from './contacts.js'
 import { findUserById, findUserViews, listUsers } from './queries.js'
 import { AddContactBody, ContactParams, ListUsersQuery, UpdateMeBody, UserPage } from './schemas.js'
@@ -55,7 +56,7 @@ export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
       const { user } = authOf(request)
       const updated = await ctx.db
         .updateTable('users')
-        .set({ display_name: request.body.display_name.trim() })
+        .set({ display_name: cleanName(request.body.display_name, 'display_name') })
         .where('id', '=', user.id)
         .returningAll()
         .executeTakeFirstOrThrow()
