@@ -19,12 +19,15 @@ import { migrateToLatest } from './db/migrate.js'
 import { WriteBatcher } from './db/write-batch.js'
 import { registerErrorHandlers } from './errors.js'
 import { fileRoutes } from './files/routes.js'
+import { registerBodyDeadlines, serverTimeouts } from './http-timeouts.js'
 import { createMemoryHub } from './hub/memory.js'
 import { createNatsHub } from './hub/nats.js'
 import { createRedisHub } from './hub/redis.js'
 import type { Hub } from './hub/types.js'
 import { AccountLimits } from './limits/account-limits.js'
+import { redactUrl } from './log-redaction.js'
 import { Metrics, registerMetricsRoutes } from './metrics.js'
+import { decimalPathIds } from './path-ids.js'
 import { projectRoutes } from './projects/routes.js'
 import { realtimeRoutes } from './realtime/plugin.js'
 import { Presence } from './realtime/presence.js'
@@ -39,9 +42,6 @@ export interface BuildOptions {
   /** Another hub (the multi-node bus); the in-process one by default. */
   hub?: Hub
 }
-
-/** Never a token in a log line: `?token=` on /ws is cut from logged URLs. */
-const redactUrl = (url: string) => url.replace(/([?&]token=)[^&]*/g, '$1[redacted]')
 
 function loggerOptions(config: Config, stream?: BuildOptions['logStream']): FastifyServerOptions['logger'] {
   return {
@@ -74,7 +74,10 @@ function buildValidator(): any {
     })
     return (route: { httpPart?: string }) =>
       textAndNumbersStorable(
-        (route.httpPart === 'body' ? strict(route) : coercing(route)) as CoercingValidate,
+        decimalPathIds(
+          route,
+          (route.httpPart === 'body' ? strict(route) : coercing(route)) as CoercingValidate,
+        ),
       )
   }
 }
@@ -146,6 +149,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config, options.logStream),
     trustProxy: config.trustProxy,
+    ...serverTimeouts(config),
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     schemaController: { compilersFactory: { buildValidator: buildValidator() } },
@@ -205,6 +209,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   })
 
   registerErrorHandlers(app)
+  registerBodyDeadlines(app, config)
   app.addSchema(ErrorResponse)
   app.addSchema(User)
   app.addSchema(FileObject)
@@ -231,7 +236,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     },
   })
 
-  registerMetricsRoutes(app, ctx.metrics)
+  registerMetricsRoutes(app, ctx.metrics, config.metricsToken)
   app.get('/docs', { schema: { hide: true } }, async () => app.swagger())
   app.get(
     '/healthz',

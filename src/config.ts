@@ -35,6 +35,13 @@ export interface Config {
   redisUrl: string | undefined
   natsUrl: string | undefined
   logLevel: string
+  /**
+   * A connection silent this long is closed, request headers must arrive within it, and so must a
+   * request body (uploads get longer, by their size: see src/http-timeouts.ts).
+   */
+  requestTimeoutMs: number
+  /** When set, GET /metrics needs `Authorization: Bearer <this>`; otherwise it is public. */
+  metricsToken: string | undefined
 }
 
 export class ConfigError extends Error {
@@ -124,6 +131,8 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: busUrl(env, 'REDIS_URL', ['redis', 'rediss']),
     natsUrl: busUrl(env, 'NATS_URL', ['nats']),
     logLevel,
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+    metricsToken: env.METRICS_TOKEN || undefined,
   }
 }
 

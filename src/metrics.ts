@@ -1,5 +1,7 @@
-import type { FastifyInstance } from 'fastify'
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { unauthorized } from './errors.js'
 
 /** The app's Prometheus metrics; one registry per app so tests can build several. */
 export class Metrics {
@@ -63,7 +65,26 @@ export class Metrics {
   }
 }
 
-export function registerMetricsRoutes(app: FastifyInstance, metrics: Metrics): void {
+const digest = (text: string) => createHash('sha256').update(text).digest()
+
+/**
+ * With a token, an onRequest guard that wants `Authorization: Bearer <token>`. Both sides are
+ * hashed first, so the comparison takes the same time whatever the length or content sent.
+ */
+function metricsGuard(token: string | undefined) {
+  if (!token) return undefined
+  const expected = digest(`Bearer ${token}`)
+  return async (request: FastifyRequest): Promise<void> => {
+    const sent = digest(request.headers.authorization ?? '')
+    if (!timingSafeEqual(sent, expected)) throw unauthorized('GET /metrics needs its Bearer token')
+  }
+}
+
+export function registerMetricsRoutes(
+  app: FastifyInstance,
+  metrics: Metrics,
+  token: string | undefined,
+): void {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url
     if (!route || route === '/metrics') return
@@ -72,8 +93,13 @@ export function registerMetricsRoutes(app: FastifyInstance, metrics: Metrics): v
       reply.elapsedTime / 1000,
     )
   })
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    reply.type(metrics.registry.contentType)
-    return metrics.registry.metrics()
-  })
+  const onRequest = metricsGuard(token)
+  app.get(
+    '/metrics',
+    { schema: { hide: true }, ...(onRequest ? { onRequest } : {}) },
+    async (_request, reply) => {
+      reply.type(metrics.registry.contentType)
+      return metrics.registry.metrics()
+    },
+  )
 }

@@ -63,3 +63,33 @@ t.test('a message created by an upload counts in parley_messages_in_total', asyn
   }
   t.equal((await messagesIn()) - before, 2, 'one message per upload, to a conversation and to a project')
 })
+
+t.test('with METRICS_TOKEN set, /metrics needs it as a Bearer token', async (t) => {
+  const secret = 'metrics-secret-0123456789'
+  const server = await startTestServer(t, { metricsToken: secret })
+  const get = (authorization?: string) =>
+    fetch(`${server.http}/metrics`, authorization ? { headers: { authorization } } : {})
+  const without = await get()
+  t.equal(without.status, 401)
+  t.equal((await without.json()).code, 'UNAUTHORIZED')
+  for (const wrong of [
+    `Bearer ${secret}x`,
+    `Bearer ${secret.slice(0, -1)}`,
+    'Bearer ',
+    secret,
+    `Basic ${secret}`,
+  ]) {
+    t.equal((await get(wrong)).status, 401, `refused: ${wrong}`)
+  }
+  // A session token is not the metrics token.
+  const ann = await register(server.app, 'ann')
+  t.equal((await get(`Bearer ${ann.token}`)).status, 401)
+  const right = await get(`Bearer ${secret}`)
+  t.equal(right.status, 200)
+  t.match(await right.text(), /parley_open_sockets/)
+})
+
+t.test('without METRICS_TOKEN, /metrics is public', async (t) => {
+  const server = await startTestServer(t)
+  t.equal((await fetch(`${server.http}/metrics`)).status, 200)
+})

@@ -3,7 +3,8 @@ import type { AppContext } from '../context.js'
 import { nowIso } from '../context.js'
 import type { UserRow } from '../db/types.js'
 import { conflict, unauthorized } from '../errors.js'
-import { findUserByUsername, usernameKey } from '../users/queries.js'
+import { cleanName } from '../text.js'
+import { deletedUsernameKey, findUserByUsername, usernameKey } from '../users/queries.js'
 import { hashPassword, verifyPassword } from './passwords.js'
 import { deleteUserSessions } from './sessions.js'
 
@@ -22,7 +23,8 @@ export async function register(ctx: AppContext, input: RegisterInput): Promise<U
   const key = usernameKey(input.username)
   if (await findUserByUsername(ctx.db, input.username)) throw usernameTaken()
   const passwordHash = await hashPassword(input.password)
-  const displayName = input.display_name?.trim() || input.username
+  const displayName =
+    input.display_name === undefined ? input.username : cleanName(input.display_name, 'display_name')
   const now = nowIso()
   try {
     // The first account on an empty database is the admin; decided inside the insert itself.
@@ -85,7 +87,7 @@ export async function changePassword(
 
 /**
  * Deletes an account. The row stays, anonymized, so the messages it sent keep a sender shown as
- * a deleted user; its name is freed, its sessions, contacts and memberships go, its sockets close.
+ * a deleted user; its name is freed (see deletedUsernameKey), its sessions, contacts and memberships go, its sockets close.
  */
 export async function deleteAccount(ctx: AppContext, userId: number): Promise<void> {
   const memberships = await ctx.db
@@ -94,12 +96,12 @@ export async function deleteAccount(ctx: AppContext, userId: number): Promise<vo
     .where('user_id', '=', userId)
     .execute()
   await ctx.db.transaction().execute(async (trx) => {
-    const tombstone = `deleted-${userId}`
     await trx
       .updateTable('users')
       .set({
-        username: tombstone,
-        username_key: tombstone,
+        // Shown as before; only the key is unique, and its tombstone value cannot be registered.
+        username: `deleted-${userId}`,
+        username_key: deletedUsernameKey(userId),
         display_name: 'Deleted user',
         password_hash: '',
         deleted_at: nowIso(),

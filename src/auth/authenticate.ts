@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import type { UserRow } from '../db/types.js'
 import { forbidden, unauthorized } from '../errors.js'
-import { findSession, type Session } from './sessions.js'
+import { findSession, type Session, type SessionLookup } from './sessions.js'
 
 export const SESSION_COOKIE = 'sid'
 
@@ -11,6 +11,9 @@ export interface Auth {
   session: Session
   token: string
   via: 'bearer' | 'cookie' | 'query'
+  /** The session's last use and end as read when the request came in (epoch ms). */
+  lastUsedMs: number
+  expiresMs: number
 }
 
 declare module 'fastify' {
@@ -78,13 +81,20 @@ function authFrom(
   ctx: AppContext,
   request: FastifyRequest,
   found: { token: string; via: Auth['via'] },
-  result: { session: Session; user: UserRow } | undefined,
+  result: SessionLookup | undefined,
 ): Auth | null {
   if (!result) return null
   if (found.via === 'cookie' && !isOriginAllowed(ctx, request)) {
     throw forbidden(`Origin ${request.headers.origin} is not allowed`, 'ORIGIN_NOT_ALLOWED')
   }
-  return { user: result.user, session: result.session, token: found.token, via: found.via }
+  return {
+    user: result.user,
+    session: result.session,
+    token: found.token,
+    via: found.via,
+    lastUsedMs: result.lastUsedMs,
+    expiresMs: result.expiresMs,
+  }
 }
 
 /**

@@ -69,7 +69,7 @@ export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   routes.post(
     '/auth/logout',
     {
-      preHandler: guard,
+      onRequest: guard,
       schema: { tags: ['auth'], summary: 'End this session', response: { 204: NoContent, ...errors(401) } },
     },
     async (request, reply) => {
@@ -85,7 +85,7 @@ export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   routes.get(
     '/auth/check',
     {
-      preHandler: freshGuard,
+      onRequest: freshGuard,
       schema: { tags: ['auth'], summary: 'Who am I', response: { 200: UserEnvelope, ...errors(401) } },
     },
     async (request) => ({ user: view(authOf(request).user) }),
@@ -94,7 +94,7 @@ export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   routes.post(
     '/auth/password',
     {
-      preHandler: freshGuard,
+      onRequest: freshGuard,
       config: { rateLimit },
       schema: {
         tags: ['auth'],
@@ -113,7 +113,7 @@ export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   routes.delete(
     '/auth/user',
     {
-      preHandler: freshGuard,
+      onRequest: freshGuard,
       config: { rateLimit },
       schema: {
         tags: ['auth'],

@@ -9,7 +9,7 @@ import type { Database, UserRow } from '../db/types.js'
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex')
 
 // last_used_at is written at most this often, so an active session does not write on every request.
-const TOUCH_INTERVAL_MS = 60_000
+export const TOUCH_INTERVAL_MS = 60_000
 
 export interface Session {
   id: number
@@ -69,10 +69,9 @@ export async function findSession(
   db: Kysely<Database>,
   config: Config,
   token: string,
-): Promise<{ session: Session; user: UserRow } | undefined> {
+): Promise<SessionLookup | undefined> {
   if (!plausibleToken(token)) return undefined
-  const found = await lookupSession(db, config, hashToken(token))
-  return found && { session: found.session, user: found.user }
+  return lookupSession(db, config, hashToken(token))
 }
 
 /** findSession by the token's hash: ends a session found over, writes last_used_at when due. */
@@ -104,6 +103,30 @@ export async function lookupSession(
   }
   const { session_id, last_used_at, expires_at, ...user } = row
   return { session: { id: Number(session_id), userId: Number(user.id) }, user, lastUsedMs, expiresMs }
+}
+
+/** A session's times (for a socket's expiry timer), or undefined once the session is gone. */
+export async function sessionTimes(
+  db: Kysely<Database>,
+  sessionId: number,
+): Promise<{ lastUsedMs: number; expiresMs: number } | undefined> {
+  const row = await db
+    .selectFrom('sessions')
+    .select(['last_used_at', 'expires_at'])
+    .where('id', '=', sessionId)
+    .executeTakeFirst()
+  return row && { lastUsedMs: Date.parse(row.last_used_at), expiresMs: Date.parse(row.expires_at) }
+}
+
+/** Records use of a session at `whenMs` (socket activity); never moves last_used_at back. */
+export async function touchSession(db: Kysely<Database>, sessionId: number, whenMs: number): Promise<void> {
+  const when = new Date(whenMs).toISOString()
+  await db
+    .updateTable('sessions')
+    .set({ last_used_at: when })
+    .where('id', '=', sessionId)
+    .where('last_used_at', '<', when)
+    .execute()
 }
 
 export async function deleteSession(db: Kysely<Database>, sessionId: number): Promise<void> {

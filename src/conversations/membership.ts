@@ -2,6 +2,7 @@ import type { AppContext } from '../context.js'
 import { nowIso } from '../context.js'
 import type { ConversationRow } from '../db/types.js'
 import { AppError, badRequest, forbidden, notFound } from '../errors.js'
+import { cleanName } from '../text.js'
 import { findUserById, findUserViews } from '../users/queries.js'
 import { decodeConversationCursor, encodeConversationCursor } from './conversation-cursor.js'
 import { frame } from './events.js'
@@ -139,7 +140,7 @@ export async function createConversation(
   if (existing) return existing
   const id = await createWithMembers(ctx, {
     kind: direct ? 'direct' : 'group',
-    title: input.title?.trim() ?? null,
+    title: input.title === undefined ? null : cleanName(input.title, 'title'),
     directKey,
     createdBy: actorId,
     memberIds: [actorId, ...others],

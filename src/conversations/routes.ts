@@ -43,7 +43,8 @@ function sendJson(reply: FastifyReply, body: string): FastifyReply {
 
 export async function conversationRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()
-  app.addHook('preHandler', requireUser(ctx))
+  // onRequest: a caller without a session gets 401 before any body is read.
+  app.addHook('onRequest', requireUser(ctx))
   const tags = ['conversations']
 
   routes.get(

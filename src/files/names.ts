@@ -1,18 +1,13 @@
+import { LONE_SURROGATE, withoutInvisible } from '../text.js'
+
 // The client's file name is metadata only: cleaned here, never used as a path.
 
 export const MAX_NAME_LENGTH = 200
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
-// C0 and C1 controls, DEL, and the invisible marks that can make a name read as another
-// (bidirectional overrides and isolates, zero-width characters, the BOM).
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g
-
 /** The last path segment, without controls or invisible marks, at most 200 characters (extension kept). */
 export function cleanFileName(raw: string | undefined | null): string {
-  let name = (raw ?? '').replace(LONE_SURROGATE, '\ufffd').normalize('NFC')
-  name = name.split(/[/\\]/).pop() ?? ''
-  name = name.replace(UNSAFE, '').trim()
+  let name = (raw ?? '').split(/[/\\]/).pop() ?? ''
+  name = withoutInvisible(name).trim()
   if (/^\.*$/.test(name)) return 'file'
   const chars = Array.from(name)
   if (chars.length <= MAX_NAME_LENGTH) return name

@@ -49,12 +49,14 @@ export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     throwFileSizeLimit: false,
   })
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()
-  app.addHook('preHandler', requireUser(ctx))
+  // onRequest: a caller without a session gets 401 before any body is read.
+  app.addHook('onRequest', requireUser(ctx))
   const tags = ['files']
 
   routes.post(
     '/projects/:id/files',
     {
+      config: { upload: true },
       schema: {
         tags,
         summary: 'Upload a file to a project; it is announced as a message in the project conversation',
@@ -81,6 +83,7 @@ export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   routes.get(
     '/projects/:id/files',
     {
+      config: { upload: true },
       schema: {
         tags,
         summary: "The project's files, newest first",
@@ -110,6 +113,7 @@ export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   routes.post(
     '/conversations/:id/files',
     {
+      config: { upload: true },
       schema: {
         tags,
         summary: 'Send a file into a conversation: a message carrying it as an attachment',

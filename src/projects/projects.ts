@@ -12,6 +12,7 @@ import {
 import type { ProjectRow } from '../db/types.js'
 import { AppError, badRequest, forbidden, notFound } from '../errors.js'
 import { removeStoredFiles } from '../files/storage.js'
+import { cleanName, cleanText } from '../text.js'
 import { presenceOfPeers } from '../users/presence-scope.js'
 import { findUserById, findUserViews } from '../users/queries.js'
 import { toUserView, type UserView } from '../users/view.js'
@@ -113,9 +114,8 @@ export async function createProject(
   input: { name: string; description?: string; member_ids?: number[] },
 ): Promise<ProjectDetail> {
   ctx.limits.spendCreation(ownerId)
-  const name = input.name.trim()
-  if (name === '') throw badRequest('name must not be blank')
-  const description = (input.description ?? '').trim()
+  const name = cleanName(input.name, 'name')
+  const description = cleanText(input.description ?? '')
   const others = [...new Set(input.member_ids ?? [])].filter((id) => id !== ownerId)
   const live = new Set(
     (await findUserViews(ctx.db, others))

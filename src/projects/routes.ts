@@ -24,7 +24,8 @@ import {
 
 export async function projectRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()
-  app.addHook('preHandler', requireUser(ctx))
+  // onRequest: a caller without a session gets 401 before any body is read.
+  app.addHook('onRequest', requireUser(ctx))
   const tags = ['projects']
 
   routes.get(

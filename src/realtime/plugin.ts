@@ -14,6 +14,7 @@ import { toUserView } from '../users/view.js'
 import { publishPresence, watchClusterPresence, wentOffline } from './announce-presence.js'
 import { type Connection, Connections, send } from './connections.js'
 import { frameProblem, handlers, type SocketSession } from './protocol.js'
+import { watchSessionExpiry } from './session-expiry.js'
 import { Typing } from './typing.js'
 
 /** Frames of one socket handled at once before the server stops reading from it. */
@@ -212,6 +213,7 @@ function openConnection(
   }
   connections.add(connection)
   const limiter = new FrameLimiter(ctx.config.wsRateLimit)
+  const expiry = watchSessionExpiry(ctx, connection.sessionId, auth, log)
   const cameOnline = ctx.presence.connected(connection.userId)
 
   const errorFrame = (ref: string | undefined, code: string, message: string): void => {
@@ -226,6 +228,7 @@ function openConnection(
   // instead of this process's memory.
   let inFlight = 0
   socket.on('message', (data: RawData, isBinary: boolean) => {
+    expiry.activity()
     const verdict = limiter.take()
     if (verdict === 'close') return socket.close(1008, 'too many frames')
     if (verdict === 'limited') return errorFrame(undefined, 'RATE_LIMITED', 'Too many frames: slow down')
@@ -295,6 +298,7 @@ function openConnection(
   }
 
   socket.on('close', () => {
+    expiry.stop()
     const rooms = [...connection.rooms]
     connections.remove(connection)
     for (const conversationId of rooms) {

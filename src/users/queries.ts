@@ -4,6 +4,12 @@ import { USER_VIEW_COLUMNS, type UserViewRow } from './view.js'
 
 export const usernameKey = (username: string): string => username.toLowerCase()
 
+/**
+ * The username_key of a deleted account. The colon is a character no username may contain, so
+ * a deleted account never holds a name anyone can register, and deleting never waits on a name.
+ */
+export const deletedUsernameKey = (userId: number): string => `deleted:${userId}`
+
 export function findUserById(db: Kysely<Database>, id: number): Promise<UserRow | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
 }

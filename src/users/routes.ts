@@ -5,6 +5,7 @@ import { authOf, requireUser } from '../auth/authenticate.js'
 import { errors, IdParams, NoContent, UserEnvelope, UserList } from '../common-schemas.js'
 import type { AppContext } from '../context.js'
 import { badRequest, forbidden, notFound } from '../errors.js'
+import { cleanName } from '../text.js'
 import { addContact, listContacts, removeContact } from './contacts.js'
 import { presenceFor, presenceOfPeers } from './presence-scope.js'
 import { findUserById, findUserViews, listUsers } from './queries.js'
@@ -72,7 +73,7 @@ export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
       const { user } = authOf(request)
       const updated = await ctx.db
         .updateTable('users')
-        .set({ display_name: request.body.display_name.trim() })
+        .set({ display_name: cleanName(request.body.display_name, 'display_name') })
         .where('id', '=', user.id)
         .returningAll()
         .executeTakeFirstOrThrow()
