@@ -86,7 +86,7 @@ function fire(
  * stops sending at its deadline, but a slow route may still have up to a request per connection
  * to answer. Idle means under 10% of a core over half a second.
  */
-async function settle(pid: number, limitMs = 120_000): Promise<void> {
+async function settle(pid: number, limitMs = 300_000): Promise<void> {
   const deadline = performance.now() + limitMs
   while (performance.now() < deadline) {
     const t0 = cpuTicks(pid)

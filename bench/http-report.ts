@@ -1,6 +1,6 @@
 import type { Measured } from './http-cannon.js'
 import type { HttpRun } from './http-mode.js'
-import { fmt, int } from './lib.js'
+import { fmt, int, rate } from './lib.js'
 
 // The table `npm run bench -- --mode http` prints and writes to bench/results/.
 
@@ -34,7 +34,7 @@ export function httpMarkdown(run: HttpRun): string {
     const p = r.parley
     const c = r.ceiling
     out.push(
-      `| ${r.label} | ${int(p?.requestsPerSec)} | ${int(c?.requestsPerSec)} | ${ratio(p?.requestsPerSec, c?.requestsPerSec)} | ` +
+      `| ${r.label} | ${rate(p?.requestsPerSec)} | ${rate(c?.requestsPerSec)} | ${ratio(p?.requestsPerSec, c?.requestsPerSec)} | ` +
         `${latency(p)} | ${latency(c)} | ${failures(p)} | ${failures(c)} | ${fmt(r.aloneMs, 1)} | ${fmt(p?.serverCpu, 0)} (${fmt(p?.serverMainThreadCpu, 0)}) | ` +
         `${fmt(p?.benchCpu, 0)} / ${fmt(c?.benchCpu, 0)} | ${fmt(p?.otherCpu, 0)} / ${fmt(c?.otherCpu, 0)} | ${int(r.bodyBytes)} |`,
     )
@@ -47,7 +47,7 @@ export function httpMarkdown(run: HttpRun): string {
     const met = heavy.requestsPerSec >= HEAVY_SIDEBAR_TARGET && heavy.non2xx === 0
     out.push(
       '',
-      `Target (heavy sidebar, first page, ≥ ${int(HEAVY_SIDEBAR_TARGET)} req/s on one core): ${int(heavy.requestsPerSec)} req/s, ${met ? 'met' : 'NOT met'}.`,
+      `Target (heavy sidebar, first page, ≥ ${int(HEAVY_SIDEBAR_TARGET)} req/s on one core): ${rate(heavy.requestsPerSec)} req/s, ${met ? 'met' : 'NOT met'}.`,
     )
   }
   if (run.error) out.push('', `error: ${run.error.split('\n')[0]}`)

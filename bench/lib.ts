@@ -354,3 +354,6 @@ export const int = (value: number | null | undefined) =>
   value === null || value === undefined || !Number.isFinite(value)
     ? '—'
     : Math.round(value).toLocaleString('en-US')
+/** A rate: whole numbers, but a decimal below 10 (a slow route's 0.4/s is not 0). */
+export const rate = (value: number | null | undefined) =>
+  value !== null && value !== undefined && Math.abs(value) < 10 ? fmt(value, 1) : int(value)
