@@ -1,10 +1,9 @@
-import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import type { FromLoadgen, ToLoadgen } from './messages.js'
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
 export const ROOT = dirname(BENCH_DIR)
@@ -134,6 +133,25 @@ export function machineBusyTicks(): number {
   return t[0] + t[1] + t[2] + t[5] + t[6] + t[7]
 }
 
+/**
+ * Waits (at most `limitMs`) until the rest of the machine uses under `threshold` percent of a core
+ * over a second: other jobs skew the figures. Returns the seconds waited and the last busy share.
+ */
+export async function waitUntilQuiet(
+  limitMs: number,
+  threshold: number,
+): Promise<{ waitedS: number; busy: number }> {
+  const started = performance.now()
+  let busy = 0
+  for (let i = 0; i < 600; i++) {
+    const t0 = machineBusyTicks()
+    await sleep(1000)
+    busy = machineBusyTicks() - t0
+    if (busy < threshold || performance.now() - started >= limitMs) break
+  }
+  return { waitedS: (performance.now() - started) / 1000 - 1, busy }
+}
+
 export interface ProcSample {
   cpuPercent: number
   /** The main thread alone (the event loop): near 100 it is the bottleneck, whatever the rest. */
@@ -230,10 +248,16 @@ export interface StartOptions {
   port: number
   ipc: boolean
   healthPath: string
+  /** Pins the process and every thread it starts to these CPUs (`taskset -c`, e.g. "1"). */
+  cpus?: string
 }
 
 export async function startServer(options: StartOptions): Promise<ServerHandle> {
-  const child = spawn(process.execPath, options.args, {
+  // taskset execs node: the pid stays the server's, and its later threads inherit the affinity.
+  const [command, args]: [string, string[]] = options.cpus
+    ? ['taskset', ['-c', options.cpus, process.execPath, ...options.args]]
+    : [process.execPath, options.args]
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
@@ -323,69 +347,6 @@ function probe(child: ChildProcess): Promise<NodeJS.MemoryUsage | null> {
   })
 }
 
-/** A forked load generator, driven over IPC one command at a time. */
-export class Generator {
-  readonly child: ChildProcess
-  private waiting: ((msg: FromLoadgen) => void) | null = null
-  private failed: Error | null = null
-
-  constructor(
-    readonly index: number,
-    profileDir?: string,
-  ) {
-    const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []
-    this.child = fork(join(BENCH_DIR, 'loadgen.ts'), [], {
-      cwd: ROOT,
-      execArgv: [...profile, '--import', 'tsx', '--max-old-space-size=2048'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    })
-    this.child.on('message', (msg: FromLoadgen) => {
-      const waiter = this.waiting
-      this.waiting = null
-      waiter?.(msg)
-    })
-    this.child.on('exit', (code) => {
-      this.failed = new Error(`load generator ${index} exited (${code})`)
-      const waiter = this.waiting
-      this.waiting = null
-      waiter?.({ evt: 'fatal', error: this.failed.message })
-    })
-  }
-
-  get pid(): number {
-    return this.child.pid ?? 0
-  }
-
-  request<T extends FromLoadgen>(cmd: ToLoadgen, timeoutMs: number): Promise<T> {
-    if (this.failed) return Promise.reject(this.failed)
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting = null
-        reject(new Error(`load generator ${this.index}: no answer to ${cmd.cmd} within ${timeoutMs} ms`))
-      }, timeoutMs)
-      this.waiting = (msg) => {
-        clearTimeout(timer)
-        if (msg.evt === 'fatal') reject(new Error(`load generator ${this.index}: ${msg.error}`))
-        else resolve(msg as T)
-      }
-      this.child.send(cmd)
-    })
-  }
-
-  async close(): Promise<void> {
-    if (this.failed || !this.child.connected) return
-    const exited = new Promise((resolve) => this.child.once('exit', resolve))
-    try {
-      await this.request({ cmd: 'close' }, 10_000)
-    } catch {
-      // fall through to the kill
-    }
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(timer)
-  }
-}
-
 export const mb = (bytes: number) => bytes / 1024 / 1024
 export const fmt = (value: number | null | undefined, digits = 1) =>
   value === null || value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits)
@@ -393,3 +354,6 @@ export const int = (value: number | null | undefined) =>
   value === null || value === undefined || !Number.isFinite(value)
     ? '—'
     : Math.round(value).toLocaleString('en-US')
+/** A rate: whole numbers, but a decimal below 10 (a slow route's 0.4/s is not 0). */
+export const rate = (value: number | null | undefined) =>
+  value !== null && value !== undefined && Math.abs(value) < 10 ? fmt(value, 1) : int(value)

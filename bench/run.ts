@@ -6,15 +6,15 @@ import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import * as hdr from 'hdr-histogram-js'
 import { BENCH_PASSWORD, createRooms, type Post, registerAccounts, roomSockets } from './accounts.js'
+import { Generator } from './generator.js'
+import { HTTP_HELP, HTTP_OPTIONS, runHttpMode } from './http-mode.js'
+import { httpMarkdown } from './http-report.js'
 import {
   BENCH_DIR,
   fmt,
-  freePort,
-  Generator,
   HttpError,
   http,
   int,
-  machineBusyTicks,
   mapLimit,
   mb,
   ProcSampler,
@@ -22,9 +22,10 @@ import {
   rssBytes,
   type ServerHandle,
   sleep,
-  startServer,
+  waitUntilQuiet,
 } from './lib.js'
 import type { AccountsFile, ConnectResult, HoldResult, SocketSpec, StepResult } from './messages.js'
+import { attachParley, startParley as startParleyProcess, startRaw as startRawProcess } from './servers.js'
 
 // npm run bench [-- --quick] [-- --mode idle|history] [-- --target parley|raw|both] ...
 // See docs/BENCHMARKS.md. Every server and every generator is its own process; all traffic
@@ -62,13 +63,14 @@ const { values: args } = parseArgs({
     'profile-server': { type: 'boolean', default: false },
     'profile-generator': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
+    ...HTTP_OPTIONS,
   },
   allowPositionals: false,
 })
 
 if (args.help) {
   console.log(`npm run bench -- [options]
-  --mode ladder|idle|history   (default ladder)
+  --mode ladder|idle|history|http   (default ladder)
   --target both|parley|raw     (default both)
   --quick                      3 short steps (1000,2000,4000 msg/s, 4 s each)
   --rates 1000,2000,...        ladder of aggregate msg/s (default 1000,2000,4000,7000,10000,14000)
@@ -78,6 +80,7 @@ if (args.help) {
   --sockets N --idle-users U   idle mode: sockets held (10000), accounts they use (1000)
   --hold S --ping-interval S   idle mode: hold time (30) and per-socket ping interval (25, 0 = none)
   --history-messages N --connections C --history-duration S   history mode
+${HTTP_HELP}
   --quiet-wait S --quiet-threshold P   before each step wait up to S s (60) until the rest of the
                                machine uses under P% of a core (25): other jobs skew the figures
   --profile-server / --profile-generator   node --cpu-prof into bench/results/profiles/
@@ -117,75 +120,25 @@ const generatorProfile = args['profile-generator'] ? profileDir : undefined
 for (const t of targets) if (t !== 'parley' && t !== 'raw') throw new Error(`--target: parley, raw or both`)
 if (args.accounts && !args['parley-url'])
   throw new Error('--accounts needs --parley-url: the server whose database holds them')
-if (!['ladder', 'idle', 'history'].includes(mode)) throw new Error(`--mode: ladder, idle or history`)
+if (!['ladder', 'idle', 'history', 'http'].includes(mode))
+  throw new Error(`--mode: ladder, idle, history or http`)
 
 // ---- servers ---------------------------------------------------------------------------------
 
 const tmp = mkdtempSync(join(tmpdir(), 'parley-bench-'))
 
-async function startParley(ipcProbe: boolean): Promise<ServerHandle> {
-  if (args['parley-url']) {
-    const url = new URL(args['parley-url'])
-    const pid = args['parley-pid'] ? Number(args['parley-pid']) : 0
-    return {
-      name: 'parley',
-      pid,
-      port: Number(url.port),
-      httpUrl: url.origin,
-      wsUrl: `ws://${url.host}/ws`,
-      alive: () => true,
-      logProblems: () => 0,
-      logTail: () => [],
-      probeMemory: async () => null,
-      stop: async () => null,
-    }
-  }
-  const port = await freePort()
-  const nodeArgs = ipcProbe
-    ? [
-        ...serverProfile,
-        '--expose-gc',
-        '--import',
-        'tsx',
-        '--import',
-        './bench/heap-probe.ts',
-        'src/server.ts',
-      ]
-    : [...serverProfile, '--import', 'tsx', 'src/server.ts']
-  return startServer({
-    name: 'parley',
-    args: nodeArgs,
-    env: {
-      DATABASE_URL: `sqlite:${join(tmp, `bench-${Date.now()}.db`)}`,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      AUTH_RATE_LIMIT: '1000000',
-      WS_RATE_LIMIT: '100000',
-      // The ladder stays far below the per-account defaults (about 14 messages a second per
-      // account), but the history mode seeds thousands of messages from two accounts, and a
-      // large --sockets over few --users may pass 50 sockets per account.
-      WRITE_RATE_LIMIT: '1000000',
-      MAX_SOCKETS_PER_USER: '1000000',
-      UPLOAD_DIR: join(tmp, 'uploads'),
-    },
-    port,
-    ipc: ipcProbe,
-    healthPath: '/healthz',
+function startParley(ipcProbe: boolean): Promise<ServerHandle> {
+  if (args['parley-url'])
+    return Promise.resolve(attachParley(args['parley-url'], Number(args['parley-pid'] ?? 0)))
+  return startParleyProcess({
+    dbPath: join(tmp, `bench-${Date.now()}.db`),
+    uploadDir: join(tmp, 'uploads'),
+    nodeArgs: serverProfile,
+    ipcProbe,
   })
 }
 
-async function startRaw(): Promise<ServerHandle> {
-  const port = await freePort()
-  return startServer({
-    name: 'raw',
-    args: [...serverProfile, '--expose-gc', '--import', 'tsx', 'bench/raw-server.ts'],
-    env: { PORT: String(port), HOST: '127.0.0.1' },
-    port,
-    ipc: true,
-    healthPath: '/healthz',
-  })
-}
+const startRaw = () => startRawProcess({ nodeArgs: serverProfile })
 
 /** POSTs to a server over HTTP, for the shared account and room setup (accounts.ts). */
 const postTo =
@@ -277,20 +230,12 @@ async function connectAll(
   }
 }
 
-/** Waits (bounded) until the machine, bench processes idle between steps, is quiet; returns seconds waited. */
-async function waitForQuiet(): Promise<{ waitedS: number; busy: number }> {
-  const limitMs = num('quiet-wait', args['quiet-wait']) * 1000
-  const threshold = num('quiet-threshold', args['quiet-threshold'])
-  const started = performance.now()
-  let busy = 0
-  for (let i = 0; i < 600; i++) {
-    const t0 = machineBusyTicks()
-    await sleep(1000)
-    busy = machineBusyTicks() - t0
-    if (busy < threshold || performance.now() - started >= limitMs) break
-  }
-  return { waitedS: (performance.now() - started) / 1000 - 1, busy }
-}
+/** Waits (bounded) until the machine, bench processes idle between steps, is quiet. */
+const waitForQuiet = () =>
+  waitUntilQuiet(
+    num('quiet-wait', args['quiet-wait']) * 1000,
+    num('quiet-threshold', args['quiet-threshold']),
+  )
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
 
@@ -958,6 +903,23 @@ async function main() {
     for (const t of targets) runs.push(await idle(t))
     markdown = idleMarkdown(runs)
     data = runs
+  } else if (mode === 'http') {
+    const run = await runHttpMode({
+      flags: args,
+      durationS: durationMs / 1000,
+      connections: num('connections', args.connections),
+      contentBytes,
+      targets,
+      tmp,
+      nodeArgs: serverProfile,
+      quiet: {
+        limitMs: num('quiet-wait', args['quiet-wait']) * 1000,
+        threshold: num('quiet-threshold', args['quiet-threshold']),
+      },
+      log,
+    })
+    markdown = httpMarkdown(run)
+    data = run
   } else {
     const runs: HistoryRun[] = []
     for (const t of targets) runs.push(await history(t))
