@@ -1,3 +1,4 @@
+// @ts-check
 // ParleyClient: the whole client (connection, resume, outbox) and the calls a UI makes with it:
 // typing, read pointers, presence, and the HTTP API with this client's base URL and token.
 import { api } from './http.js'

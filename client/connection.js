@@ -1,3 +1,4 @@
+// @ts-check
 // The connection: one WebSocket at a time, reconnected with exponential backoff and jitter,
 // heartbeats, and frames handed to the layers above
 // (resume.js, outbox.js) through the hooks at the end of the class. Requests and their replies

@@ -1,3 +1,4 @@
+// @ts-check
 // The two errors the client throws: one for HTTP answers, one for the WebSocket protocol.
 
 /** An HTTP error answer from the API: `status`, `code` and `message` of the contract's error shape. */

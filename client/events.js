@@ -1,3 +1,4 @@
+// @ts-check
 // The client's events: listeners by type, and a promise for the next event of a type.
 import { ProtocolError } from './errors.js'
 

@@ -1,3 +1,4 @@
+// @ts-check
 // The HTTP side of the client: one function for every call to the JSON API.
 import { ApiError } from './errors.js'
 

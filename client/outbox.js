@@ -1,3 +1,4 @@
+// @ts-check
 // The outbox: `send` gives each message a `client_id`, queues it while offline and re-sends it
 // with the same `client_id` until it is acked, so a message is committed exactly once.
 import { ProtocolError } from './errors.js'

@@ -1,3 +1,4 @@
+// @ts-check
 // Parley's client: dependency-free ES modules that speak the WebSocket protocol and the HTTP API.
 // They run unchanged in browsers and in Node 20+ (pass `WebSocket` from the `ws` package there).
 // Every client of ours uses them, through this one entry: the web page, the tests and the

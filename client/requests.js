@@ -1,3 +1,4 @@
+// @ts-check
 // Requests and their replies: each request frame carries a fresh `ref`, and the reply that carries
 // it back settles the request's promise. How a frame goes out is the connection's (connection.js).
 import { ProtocolError } from './errors.js'

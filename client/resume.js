@@ -1,3 +1,4 @@
+// @ts-check
 // Conversations joined and resumed: every joined conversation is re-joined on reconnect with the
 // latest `cursor` it got, so what was created, edited or deleted meanwhile arrives once. Messages
 // are kept per conversation, deduplicated by id, with edits and deletions applied in place.

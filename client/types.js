@@ -1,3 +1,4 @@
+// @ts-check
 // The shapes the client speaks in: JSDoc types only, nothing runs here. The entry module
 // (parley-client.js) re-exports them for its users.
 
