@@ -1,3 +1,4 @@
+// @ts-check
 // The sidebar's paging through GET /conversations: the first page, then older ones on demand.
 // Plain ES module, no build step, like app.js.
 
