@@ -42,7 +42,28 @@ export interface Config {
   requestTimeoutMs: number
   /** When set, GET /metrics needs `Authorization: Bearer <this>`; otherwise it is public. */
   metricsToken: string | undefined
+  /** The argon2id cost of new password hashes: PRODUCTION_ARGON2, or TEST_ARGON2 in tests only. */
+  argon2: Argon2Cost
 }
+
+export interface Argon2Cost {
+  /** KiB of memory. */
+  memoryCost: number
+  /** Passes. */
+  timeCost: number
+  /** Lanes. */
+  parallelism: number
+}
+
+/** OWASP's minimum for argon2id: 19 MiB, 2 passes, 1 lane. Every real server uses this. */
+export const PRODUCTION_ARGON2: Argon2Cost = Object.freeze({ memoryCost: 19456, timeCost: 2, parallelism: 1 })
+
+/**
+ * The cheapest cost argon2 allows (8 KiB, 1 pass), for test accounts only: testConfig() sets it,
+ * and so does PARLEY_TEST_FAST_HASH=1, which the tests set for the servers they spawn. Never for a
+ * real server: its hashes would be cheap to crack.
+ */
+export const TEST_ARGON2: Argon2Cost = Object.freeze({ memoryCost: 8, timeCost: 1, parallelism: 1 })
 
 export class ConfigError extends Error {
   constructor(variable: string, value: string, expected: string) {
@@ -133,10 +154,14 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
     metricsToken: env.METRICS_TOKEN || undefined,
+    argon2: boolean(env, 'PARLEY_TEST_FAST_HASH', false) ? TEST_ARGON2 : PRODUCTION_ARGON2,
   }
 }
 
-/** Config for tests and embedding: defaults overridden by `overrides`, no environment read. */
+/**
+ * Config for tests: defaults overridden by `overrides`, no environment read, and test accounts
+ * hashed at the cheap TEST_ARGON2 cost (pass `argon2: PRODUCTION_ARGON2` to test the real one).
+ */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({}), logLevel: 'silent', ...overrides }
+  return { ...loadConfig({}), logLevel: 'silent', argon2: TEST_ARGON2, ...overrides }
 }

@@ -1,5 +1,5 @@
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { ConfigError, loadConfig, TEST_ARGON2 } from './config.js'
 
 // Reads the environment, listens, and shuts down gracefully on SIGTERM/SIGINT.
 
@@ -15,6 +15,9 @@ async function main(): Promise<void> {
     throw error
   }
   const app = await buildApp({ config })
+  if (config.argon2 === TEST_ARGON2) {
+    app.log.warn('PARLEY_TEST_FAST_HASH is set: passwords get a test-only hash cost, unfit for real accounts')
+  }
 
   let closing = false
   const shutdown = async (signal: string) => {

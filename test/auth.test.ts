@@ -1,4 +1,5 @@
 import t from 'tap'
+import { loadConfig } from '../src/config.js'
 import { buildTestApp, register } from './helpers/app.js'
 
 const json = { 'content-type': 'application/json' }
@@ -297,7 +298,8 @@ t.test('login and register are rate-limited per address with 429 and Retry-After
 })
 
 t.test('argon2id with at least m=19 MiB, t=2, p=1', async (t) => {
-  const app = await buildTestApp(t)
+  // A default config's cost (what a real server gets), not the cheap one test accounts use.
+  const app = await buildTestApp(t, { argon2: loadConfig({}).argon2 })
   await register(app, 'mia')
   const row = await app.ctx.db.selectFrom('users').select('password_hash').executeTakeFirstOrThrow()
   const match = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(row.password_hash)

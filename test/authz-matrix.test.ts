@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { ARGON2_OPTIONS, argon2Verifications } from '../src/auth/passwords.js'
+import { argon2Verifications } from '../src/auth/passwords.js'
 import { createSession } from '../src/auth/sessions.js'
+import { loadConfig } from '../src/config.js'
 import { type Account, createConversation, register, startTestServer } from './helpers/app.js'
 import { connect, type TestSocket, upgradeStatus } from './helpers/ws.js'
 
@@ -791,9 +792,11 @@ t.test('login costs one full argon2 verification for an unknown user, as for a w
   // Counted, not timed: the cost of a login is its argon2 verification, and a count does not
   // depend on how loaded the machine is. An unknown user answered without verifying (a fast
   // "no such user") would add no verification here and fail.
-  const app = (await startTestServer(t, { authRateLimit: 1_000_000 })).app
+  // At the cost a default config gives (the tests' own accounts are hashed cheaply): the count
+  // below also proves that cost is argon2id's production one, by the parameters in the hashes.
+  const app = (await startTestServer(t, { authRateLimit: 1_000_000, argon2: loadConfig({}).argon2 })).app
   await register(app, 'timing_user')
-  const fullCost = `m=${ARGON2_OPTIONS.memoryCost},t=${ARGON2_OPTIONS.timeCost},p=${ARGON2_OPTIONS.parallelism}`
+  const fullCost = 'm=19456,t=2,p=1'
   const verificationsDuring = async (username: string) => {
     const before = new Map(argon2Verifications())
     const response = await app.inject({
@@ -813,4 +816,22 @@ t.test('login costs one full argon2 verification for an unknown user, as for a w
     t.same(await verificationsDuring(`nobody_${i}`), { [fullCost]: 1 }, 'unknown user: one verification')
     t.same(await verificationsDuring('timing_user'), { [fullCost]: 1 }, 'wrong password: one verification')
   }
+})
+
+t.test('test accounts: the cheap test cost, and an unknown user is verified at that cost too', async (t) => {
+  const app = (await startTestServer(t, { authRateLimit: 1_000_000 })).app
+  await register(app, 'cheap_user')
+  const before = new Map(argon2Verifications())
+  for (const username of ['cheap_user', 'nobody_cheap']) {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { username, password: 'not the password' },
+    })
+    t.equal(response.statusCode, 401, `${username}: 401`)
+  }
+  const during = [...argon2Verifications()].filter(([cost, count]) => count > (before.get(cost) ?? 0))
+  t.same(Object.fromEntries(during.map(([cost, count]) => [cost, count - (before.get(cost) ?? 0)])), {
+    'm=8,t=1,p=1': 2,
+  })
 })

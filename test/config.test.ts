@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { ConfigError, loadConfig, testConfig } from '../src/config.js'
+import { ConfigError, loadConfig, PRODUCTION_ARGON2, testConfig } from '../src/config.js'
 import { parseNatsUrl } from '../src/hub/nats.js'
 import { parseRedisUrl } from '../src/hub/redis.js'
 import { freePort } from './helpers/server-process.js'
@@ -25,6 +25,11 @@ t.test('defaults match the contract', async (t) => {
   t.equal(config.redisUrl, undefined)
   t.equal(config.natsUrl, undefined)
   t.equal(config.logLevel, 'info')
+  t.same(
+    config.argon2,
+    { memoryCost: 19456, timeCost: 2, parallelism: 1 },
+    "passwords at OWASP's argon2id minimum",
+  )
   t.same(loadConfig({ PORT: '', HOST: '', DATABASE_URL: '' }), config, 'empty values mean the default')
 })
 
@@ -205,6 +210,25 @@ t.test('testConfig reads no environment', async (t) => {
   t.equal(testConfig().port, 3000)
   t.equal(testConfig({ port: 1234 }).port, 1234)
   t.throws(() => loadConfig(), ConfigError, 'while loadConfig() does')
+})
+
+t.test('the cheap argon2 cost is for tests only: testConfig() and PARLEY_TEST_FAST_HASH=1', async (t) => {
+  const cheap = { memoryCost: 8, timeCost: 1, parallelism: 1 }
+  t.same(testConfig().argon2, cheap, 'test accounts are cheap to hash')
+  t.same(
+    testConfig({ argon2: PRODUCTION_ARGON2 }).argon2,
+    PRODUCTION_ARGON2,
+    'unless a test asks for the real cost',
+  )
+  t.same(loadConfig({ PARLEY_TEST_FAST_HASH: '1' }).argon2, cheap, 'the switch for spawned test servers')
+  for (const value of ['0', 'false', '']) {
+    t.same(
+      loadConfig({ PARLEY_TEST_FAST_HASH: value }).argon2,
+      PRODUCTION_ARGON2,
+      `PARLEY_TEST_FAST_HASH=${value}`,
+    )
+  }
+  t.throws(() => loadConfig({ PARLEY_TEST_FAST_HASH: 'fast' }), ConfigError, 'and nothing else')
 })
 
 function runServer(

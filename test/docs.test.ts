@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { blockSteps, matchOutput, type Step, shellBlocks } from './helpers/doc-examples.js'
 import { spawnServer } from './helpers/server-process.js'
+import { missingService } from './helpers/services.js'
 
 // Executable documentation: the shell examples of README.md and docs/*.md marked `<!-- runnable -->`
 // run, page by page, in one bash process (variables carry over) against a fresh server on its own
@@ -23,7 +24,8 @@ const pages = [
 const read = (page: string) => readFileSync(join(root, page), 'utf8')
 // the examples are written for bash and curl, the tools the pages tell readers to use
 const missing = ['bash', 'curl'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
-const skip = missing.length > 0 ? `the examples need ${missing.join(' and ')}` : false
+const skip =
+  missingService(missing.length > 0 ? `the examples need ${missing.join(' and ')}` : undefined) ?? false
 
 interface StepResult {
   output: string

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { createConversation, register, startTestServer } from './helpers/app.js'
-import { jsonish as jsonishOf, nastyValues } from './helpers/nasty.js'
+import { fuzzRun, jsonish as jsonishOf, nastyValues } from './helpers/nasty.js'
 import { connect, type Frame } from './helpers/ws.js'
 
 // Property-based fuzzing of the WebSocket protocol over a real socket: random and mutated frames
@@ -9,10 +9,10 @@ import { connect, type Frame } from './helpers/ws.js'
 // 64 KiB, binary frames). The socket stays open, every error is a client-error code (never
 // INTERNAL_ERROR), and the server keeps answering.
 //
-// FUZZ_WS_RUNS (default 4000) and FUZZ_SEED change the run.
+// 4000 frames from seed 1 by default; FUZZ_RUNS (or FUZZ_WS_RUNS) and FUZZ_SEED (a number or
+// `random`) change the run: see fuzzRun in helpers/nasty.ts.
 
-const RUNS = Number(process.env.FUZZ_WS_RUNS ?? 4000)
-const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31)
+const { runs: RUNS, seed: SEED } = fuzzRun('FUZZ_WS_RUNS', 4000)
 const MAX_FRAME = 64 * 1024
 const TYPES = [
   'join',

@@ -19,6 +19,7 @@ import {
 import { crossNodeTests } from './helpers/cross-node.js'
 import { postgresSkipReason } from './helpers/postgres.js'
 import { freePort } from './helpers/server-process.js'
+import { missingService } from './helpers/services.js'
 import { connect } from './helpers/ws.js'
 
 // Real nodes (src/server.ts in child processes) on one PostgreSQL database with NATS as the bus
@@ -26,8 +27,8 @@ import { connect } from './helpers/ws.js'
 // what is NATS's own: the bus going away and coming back (on a nats-server of the test's own),
 // and the hubs' presence protocol in one process.
 
-const natsSkip = await natsSkipReason()
-const skip = (await postgresSkipReason()) ?? natsSkip
+const natsSkip = missingService(await natsSkipReason())
+const skip = missingService(await postgresSkipReason()) ?? natsSkip
 if (skip) t.comment(`SKIP: multi-node on NATS: ${skip}`)
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -47,7 +48,7 @@ t.test('multi-node on NATS: PostgreSQL and NATS_URL, nodes in child processes', 
 
   t.test(
     'the bus goes away and comes back: sockets resume, nothing is lost; a graceful stop',
-    { skip: natsServerSkipReason() },
+    { skip: missingService(natsServerSkipReason()) },
     async (t) => {
       // A nats-server of this test's own, to kill and restart under the nodes.
       const port = await freePort()

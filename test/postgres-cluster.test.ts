@@ -9,12 +9,13 @@ import type { Database } from '../src/db/types.js'
 import { WriteBatcher } from '../src/db/write-batch.js'
 import { type Account, register } from './helpers/app.js'
 import { createTestSchema, postgresSkipReason } from './helpers/postgres.js'
+import { missingService } from './helpers/services.js'
 import { connect } from './helpers/ws.js'
 
 // Two app instances (two nodes) on one PostgreSQL database: what the database alone must
 // guarantee, with no bus between the nodes. test/cluster.test.ts adds Redis and real processes.
 
-const skip = await postgresSkipReason()
+const skip = missingService(await postgresSkipReason())
 
 interface Node {
   app: FastifyInstance

@@ -1,11 +1,12 @@
 import t from 'tap'
 import { postgresSkipReason } from './helpers/postgres.js'
+import { missingService } from './helpers/services.js'
 
 // `npm test` covers PostgreSQL too, without running everything twice: a representative set
 // (accounts and sessions, conversations and messages, the WebSocket protocol) runs here again
 // with every test app on a fresh PostgreSQL schema. `npm run test:postgres` runs all of it.
 
-const skip = await postgresSkipReason()
+const skip = missingService(await postgresSkipReason())
 if (skip) {
   t.test('auth, conversations and the WebSocket protocol on PostgreSQL', { skip }, () => {})
 } else {

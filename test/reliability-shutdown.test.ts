@@ -9,6 +9,15 @@ import { api, registerOver, serverDir, spawnServer } from './helpers/server-proc
 const SOCKETS = Number(process.env.RELIABILITY_SOCKETS ?? 300)
 const USERS = 10
 
+/** `promise`, or 'timeout' after `ms`; the timer is cleared, so it does not keep the file running. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
 t.test(
   `SIGTERM with ${SOCKETS} open sockets: 1001 for each, acked writes kept, exit 0 within 10 s`,
   async (t) => {
@@ -68,10 +77,7 @@ t.test(
 
     const started = Date.now()
     server.child.kill('SIGTERM')
-    const exit = await Promise.race([
-      server.exited,
-      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000)),
-    ])
+    const exit = await within(server.exited, 10_000)
     const took = Date.now() - started
     sending = false
     await Promise.all(senders)
@@ -118,10 +124,7 @@ t.test('SIGTERM with clients that stopped reading: the shutdown does not wait fo
   for (const socket of sockets.slice(1)) (socket as unknown as { _socket: { pause(): void } })._socket.pause()
   const started = Date.now()
   server.child.kill('SIGTERM')
-  const exit = await Promise.race([
-    server.exited,
-    new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 15_000)),
-  ])
+  const exit = await within(server.exited, 15_000)
   const took = Date.now() - started
   t.same(exit, { code: 0, signal: null }, `exit code 0 (after ${took} ms)\n${server.output().slice(-500)}`)
   t.ok(took < 10_000, `within 10 s (${took} ms)`)

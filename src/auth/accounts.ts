@@ -22,7 +22,7 @@ const isUniqueViolation = (error: unknown): boolean =>
 export async function register(ctx: AppContext, input: RegisterInput): Promise<UserRow> {
   const key = usernameKey(input.username)
   if (await findUserByUsername(ctx.db, input.username)) throw usernameTaken()
-  const passwordHash = await hashPassword(input.password)
+  const passwordHash = await hashPassword(input.password, ctx.config.argon2)
   const displayName =
     input.display_name === undefined ? input.username : cleanName(input.display_name, 'display_name')
   const now = nowIso()
@@ -56,7 +56,7 @@ export async function checkCredentials(
   password: string,
 ): Promise<UserRow> {
   const user = await findUserByUsername(ctx.db, username)
-  const ok = await verifyPassword(user?.password_hash, password)
+  const ok = await verifyPassword(user?.password_hash, password, ctx.config.argon2)
   if (!user || !ok) throw unauthorized('Wrong username or password', 'INVALID_CREDENTIALS')
   return user
 }
@@ -76,7 +76,7 @@ export async function changePassword(
   next: string,
 ): Promise<void> {
   await checkPassword(user, current)
-  const passwordHash = await hashPassword(next)
+  const passwordHash = await hashPassword(next, ctx.config.argon2)
   await ctx.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', user.id).execute()
   const ended = await deleteUserSessions(ctx.db, user.id, sessionId)
   ctx.sessions.dropUsers([user.id])

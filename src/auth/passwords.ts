@@ -1,19 +1,17 @@
 import { Algorithm, hash, verify } from '@node-rs/argon2'
+import { type Argon2Cost, PRODUCTION_ARGON2 } from '../config.js'
 
-// argon2id at OWASP's minimum or above: 19 MiB of memory, 2 passes, 1 lane.
-export const ARGON2_OPTIONS = {
-  algorithm: Algorithm.Argon2id,
-  memoryCost: 19456,
-  timeCost: 2,
-  parallelism: 1,
-} as const
+// argon2id. The cost comes from the config: OWASP's minimum in production (19 MiB of memory,
+// 2 passes, 1 lane: PRODUCTION_ARGON2), the cheapest argon2 allows for test accounts. A hash
+// carries its own cost, so verifying one needs none.
 
-export function hashPassword(password: string): Promise<string> {
-  return hash(password, ARGON2_OPTIONS)
+export function hashPassword(password: string, cost: Argon2Cost = PRODUCTION_ARGON2): Promise<string> {
+  return hash(password, { algorithm: Algorithm.Argon2id, ...cost })
 }
 
-// Verified against when the user does not exist, so an unknown name costs the same time.
-let dummyHash: Promise<string> | undefined
+// Verified against when the user does not exist, so an unknown name costs the same time; one per
+// cost, so it costs what the stored hashes cost.
+const dummyHashes = new Map<string, Promise<string>>()
 
 /**
  * argon2 verifications run by this process, by the cost parameters of the hash they ran on
@@ -33,10 +31,20 @@ function countedVerify(passwordHash: string, password: string): Promise<boolean>
   return verify(passwordHash, password)
 }
 
-export async function verifyPassword(passwordHash: string | undefined, password: string): Promise<boolean> {
+/** `cost` is the one new hashes get: an unknown user (no hash) is verified against a dummy at that cost. */
+export async function verifyPassword(
+  passwordHash: string | undefined,
+  password: string,
+  cost: Argon2Cost = PRODUCTION_ARGON2,
+): Promise<boolean> {
   if (!passwordHash) {
-    dummyHash ??= hashPassword('parley-dummy-password')
-    await countedVerify(await dummyHash, password)
+    const key = `${cost.memoryCost},${cost.timeCost},${cost.parallelism}`
+    let dummy = dummyHashes.get(key)
+    if (!dummy) {
+      dummy = hashPassword('parley-dummy-password', cost)
+      dummyHashes.set(key, dummy)
+    }
+    await countedVerify(await dummy, password)
     return false
   }
   try {

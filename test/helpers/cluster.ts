@@ -183,6 +183,8 @@ export async function startNode(name: string, env: Record<string, string>): Prom
       LOG_LEVEL: 'info',
       AUTH_RATE_LIMIT: '100000',
       WS_RATE_LIMIT: '100000',
+      // test accounts at the cheap argon2 cost (test-only; config.test.ts proves the real one)
+      PARLEY_TEST_FAST_HASH: '1',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

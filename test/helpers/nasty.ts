@@ -63,3 +63,18 @@ export function jsonish(leaf: fc.Arbitrary<unknown>, keys: string[], keyLength =
     ),
   })).value
 }
+
+/**
+ * How many cases a fuzzer runs and from which seed. By default a fixed seed and a count sized for
+ * `npm test`, so CI runs the same cases every time; FUZZ_RUNS (or the file's own variable) runs
+ * more, FUZZ_SEED another seed, and FUZZ_SEED=random one from the clock (printed, to replay it).
+ * `npm run soak` runs many cases from a random seed.
+ */
+export function fuzzRun(fileRunsVariable: string, defaultRuns: number): { runs: number; seed: number } {
+  const runs = Number(process.env[fileRunsVariable] || process.env.FUZZ_RUNS || defaultRuns)
+  const rawSeed = process.env.FUZZ_SEED || '1'
+  const seed = rawSeed === 'random' ? Date.now() % 2 ** 31 : Number(rawSeed)
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`${fileRunsVariable}/FUZZ_RUNS: not a count`)
+  if (!Number.isInteger(seed)) throw new Error(`FUZZ_SEED=${rawSeed}: an integer or "random"`)
+  return { runs, seed }
+}

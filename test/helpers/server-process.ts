@@ -93,6 +93,8 @@ export async function spawnServer(t: TestContext, options: SpawnOptions = {}): P
       UPLOAD_DIR: dir.uploadDir,
       LOG_LEVEL: 'warn',
       AUTH_RATE_LIMIT: '100000',
+      // test accounts at the cheap argon2 cost (test-only; config.test.ts proves the real one)
+      PARLEY_TEST_FAST_HASH: '1',
       ...options.env,
     },
   })
