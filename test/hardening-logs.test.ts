@@ -2,28 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import WebSocket from 'ws'
 import { buildApp } from '../src/app.js'
 import { testConfig } from '../src/config.js'
 import { register } from './helpers/app.js'
+import { upgradeStatus } from './helpers/ws.js'
 
 // A token in the query of /ws must never reach a log line, however its key is spelled.
-
-/** Opens /ws with this query and returns the close code, or the HTTP status of a refused upgrade. */
-function tryUpgrade(url: string): Promise<number> {
-  return new Promise((resolve) => {
-    const socket = new WebSocket(url)
-    socket.once('open', () => {
-      socket.close()
-      resolve(101)
-    })
-    socket.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0)
-      socket.terminate()
-    })
-    socket.once('error', () => resolve(0))
-  })
-}
 
 t.test('no spelling of the token key puts the token in the log', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-test-'))
@@ -57,7 +41,7 @@ t.test('no spelling of the token key puts the token in the log', async (t) => {
   ]
   const statuses: Record<string, number> = {}
   for (const query of spellings)
-    statuses[query.split('=')[0] as string] = await tryUpgrade(`${base}?${query}`)
+    statuses[query.split('=')[0] as string] = await upgradeStatus(`${base}?${query}`).catch(() => 0)
   t.equal(statuses.token, 101, 'the token in the query logs in')
   t.equal(statuses['%74oken'], 101, 'so does a percent-encoded key')
   // Also over plain HTTP, where ?token= is not a way to log in but may still be sent.
