@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Kind, type TSchema } from '@sinclair/typebox'
+import { selfContained } from '../src/api-docs/json-schema.js'
 import * as authSchemas from '../src/auth/schemas.js'
 import * as commonSchemas from '../src/common-schemas.js'
 import * as conversationSchemas from '../src/conversations/schemas.js'
@@ -18,8 +19,8 @@ export const SCHEMAS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '
 const isSchema = (value: unknown): value is TSchema =>
   typeof value === 'object' && value !== null && Kind in (value as object)
 
-/** JSON text without TypeBox's symbols, stable key order as written. */
-const render = (schema: TSchema): string => `${JSON.stringify(schema, null, 2)}\n`
+/** JSON text of the schema on its own (shared schemas under `$defs`), key order as written. */
+const render = (schema: TSchema): string => `${JSON.stringify(selfContained(schema), null, 2)}\n`
 
 /** Every schema file, by path under schemas/. */
 export function renderSchemas(): Map<string, string> {

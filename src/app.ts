@@ -4,16 +4,15 @@ import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { SHARED_SCHEMAS } from './api-docs/json-schema.js'
 import { authRoutes } from './auth/routes.js'
 import { SessionCache } from './auth/session-cache.js'
-import { ErrorResponse, User } from './common-schemas.js'
 import type { Config } from './config.js'
 import type { AppContext } from './context.js'
 import { HistoryCache } from './conversations/history-cache.js'
 import { MemberCache } from './conversations/member-cache.js'
 import { kyselyMessageStore, sqliteMessageStore, workerMessageStore } from './conversations/message-store.js'
 import { conversationRoutes } from './conversations/routes.js'
-import { Conversation, FileObject, Message } from './conversations/schemas.js'
 import { findNul, openDatabase, SQLITE_BUSY_TIMEOUT_MS } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
 import { WriteBatcher } from './db/write-batch.js'
@@ -210,11 +209,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
 
   registerErrorHandlers(app)
   registerBodyDeadlines(app, config)
-  app.addSchema(ErrorResponse)
-  app.addSchema(User)
-  app.addSchema(FileObject)
-  app.addSchema(Message)
-  app.addSchema(Conversation)
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema)
 
   await app.register(cookie)
   await app.register(cors, {
