@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Kind, type TSchema } from '@sinclair/typebox'
+import { asyncApiDocument } from '../src/api-docs/asyncapi.js'
 import { selfContained } from '../src/api-docs/json-schema.js'
 import * as authSchemas from '../src/auth/schemas.js'
 import * as commonSchemas from '../src/common-schemas.js'
@@ -11,7 +12,8 @@ import { ClientFrames, ServerFrames } from '../src/realtime/schemas.js'
 import * as userSchemas from '../src/users/schemas.js'
 
 // The TypeBox schemas of the HTTP bodies, the contract's objects and every WebSocket frame,
-// as JSON Schema files under schemas/, for clients in any language. `npm run schemas` writes
+// as JSON Schema files under schemas/, for clients in any language, and the AsyncAPI document
+// of the WebSocket protocol (schemas/asyncapi.json). `npm run schemas` writes
 // them; test/schemas.test.ts fails when they are stale.
 
 export const SCHEMAS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'schemas')
@@ -41,6 +43,7 @@ export function renderSchemas(): Map<string, string> {
       if (isSchema(value)) files.set(`http/${area}/${name}.json`, render(value))
     }
   }
+  files.set('asyncapi.json', `${JSON.stringify(asyncApiDocument(), null, 2)}\n`)
   return files
 }
 
