@@ -2,10 +2,14 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { Parser } from '@asyncapi/parser'
+import { Type } from '@sinclair/typebox'
+import Fastify from 'fastify'
 import t from 'tap'
 import { SCHEMAS_DIR } from '../scripts/export-schemas.js'
+import { type Connection, send } from '../src/realtime/connections.js'
 import { ClientFrames, ServerFrames } from '../src/realtime/schemas.js'
 import { buildTestApp } from './helpers/app.js'
+import { checkResponses, takeViolations } from './helpers/contract.js'
 
 type Operation = {
   security?: Array<Record<string, string[]>>
@@ -107,4 +111,36 @@ t.test('the AsyncAPI document of the WebSocket protocol', async (t) => {
     doc.operations.receive_join.reply.messages.map((m: { $ref: string }) => m.$ref),
     ['#/channels/socket/messages/server.recent_messages', '#/channels/socket/messages/server.error'],
   )
+})
+
+t.test("the test suite's contract checks catch drift from the schemas", async (t) => {
+  takeViolations()
+  const app = Fastify()
+  t.teardown(() => app.close())
+  checkResponses(app)
+  const response: Record<number, unknown> = { 200: Type.Object({ a: Type.Integer() }) }
+  app.get('/extra', { schema: { response } }, async () => ({ a: 1, b: 2 }))
+  app.get('/wrong', { schema: { response } }, async () => ({ a: 'one' }))
+  app.get('/undeclared', { schema: { response } }, async (_request, reply) =>
+    reply.status(409).send({ a: 1 }),
+  )
+  app.get('/fine', { schema: { response } }, async () => ({ a: 1 }))
+  for (const url of ['/extra', '/wrong', '/undeclared', '/fine']) await app.inject({ url })
+  const http = takeViolations()
+  t.equal(http.length, 3, http.join('\n'))
+  t.match(http[0], /GET \/extra 200: .*must NOT have additional properties/)
+  t.match(http[1], /GET \/wrong 200: \/a must be integer/)
+  t.match(http[2], /GET \/undeclared 409: status not in the route's responses/)
+
+  const socket = { readyState: 1, OPEN: 1, bufferedAmount: 0, send: () => {} }
+  const connection = { socket } as unknown as Connection
+  send(connection, JSON.stringify({ type: 'pong', ref: 'r1' }))
+  send(connection, JSON.stringify({ type: 'pong', extra: true }))
+  send(connection, JSON.stringify({ type: 'read', conversation_id: 1, user_id: 1 }))
+  send(connection, JSON.stringify({ type: 'nonsense' }))
+  const frames = takeViolations()
+  t.equal(frames.length, 3, frames.join('\n'))
+  t.match(frames[0], /pong frame: .*additional properties/)
+  t.match(frames[1], /read frame: .*must have required property 'message_id'/)
+  t.match(frames[2], /frame of unknown type/)
 })
