@@ -2,6 +2,8 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Kind, type TSchema } from '@sinclair/typebox'
+import { asyncApiDocument } from '../src/api-docs/asyncapi.js'
+import { selfContained } from '../src/api-docs/json-schema.js'
 import * as authSchemas from '../src/auth/schemas.js'
 import * as commonSchemas from '../src/common-schemas.js'
 import * as conversationSchemas from '../src/conversations/schemas.js'
@@ -10,7 +12,8 @@ import { ClientFrames, ServerFrames } from '../src/realtime/schemas.js'
 import * as userSchemas from '../src/users/schemas.js'
 
 // The TypeBox schemas of the HTTP bodies, the contract's objects and every WebSocket frame,
-// as JSON Schema files under schemas/, for clients in any language. `npm run schemas` writes
+// as JSON Schema files under schemas/, for clients in any language, and the AsyncAPI document
+// of the WebSocket protocol (schemas/asyncapi.json). `npm run schemas` writes
 // them; test/schemas.test.ts fails when they are stale.
 
 export const SCHEMAS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'schemas')
@@ -18,8 +21,8 @@ export const SCHEMAS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '
 const isSchema = (value: unknown): value is TSchema =>
   typeof value === 'object' && value !== null && Kind in (value as object)
 
-/** JSON text without TypeBox's symbols, stable key order as written. */
-const render = (schema: TSchema): string => `${JSON.stringify(schema, null, 2)}\n`
+/** JSON text of the schema on its own (shared schemas under `$defs`), key order as written. */
+const render = (schema: TSchema): string => `${JSON.stringify(selfContained(schema), null, 2)}\n`
 
 /** Every schema file, by path under schemas/. */
 export function renderSchemas(): Map<string, string> {
@@ -40,6 +43,7 @@ export function renderSchemas(): Map<string, string> {
       if (isSchema(value)) files.set(`http/${area}/${name}.json`, render(value))
     }
   }
+  files.set('asyncapi.json', `${JSON.stringify(asyncApiDocument(), null, 2)}\n`)
   return files
 }
 

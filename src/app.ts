@@ -2,18 +2,19 @@ import { AjvCompiler } from '@fastify/ajv-compiler'
 import cookie from '@fastify/cookie'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
-import swagger from '@fastify/swagger'
+import { Type } from '@sinclair/typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { asyncApiDocument } from './api-docs/asyncapi.js'
+import { SHARED_SCHEMAS } from './api-docs/json-schema.js'
+import { registerOpenApi } from './api-docs/openapi.js'
 import { authRoutes } from './auth/routes.js'
 import { SessionCache } from './auth/session-cache.js'
-import { ErrorResponse, User } from './common-schemas.js'
 import type { Config } from './config.js'
 import type { AppContext } from './context.js'
 import { HistoryCache } from './conversations/history-cache.js'
 import { MemberCache } from './conversations/member-cache.js'
 import { kyselyMessageStore, sqliteMessageStore, workerMessageStore } from './conversations/message-store.js'
 import { conversationRoutes } from './conversations/routes.js'
-import { Conversation, FileObject, Message } from './conversations/schemas.js'
 import { findNul, openDatabase, SQLITE_BUSY_TIMEOUT_MS } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
 import { WriteBatcher } from './db/write-batch.js'
@@ -41,6 +42,8 @@ export interface BuildOptions {
   logStream?: { write(line: string): void }
   /** Another hub (the multi-node bus); the in-process one by default. */
   hub?: Hub
+  /** Tests only: runs before any route is registered (test/helpers adds its contract checks). */
+  beforeRoutes?: (app: FastifyInstance) => void
 }
 
 function loggerOptions(config: Config, stream?: BuildOptions['logStream']): FastifyServerOptions['logger'] {
@@ -208,13 +211,10 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     await database.close()
   })
 
+  options.beforeRoutes?.(app)
   registerErrorHandlers(app)
   registerBodyDeadlines(app, config)
-  app.addSchema(ErrorResponse)
-  app.addSchema(User)
-  app.addSchema(FileObject)
-  app.addSchema(Message)
-  app.addSchema(Conversation)
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema)
 
   await app.register(cookie)
   await app.register(cors, {
@@ -224,23 +224,20 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       callback(null, origin !== undefined && config.allowedOrigins.includes(origin)),
   })
   await app.register(rateLimit, { global: false })
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Parley', version: '1', description: 'Self-hosted real-time chat: the HTTP API' },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer' },
-          cookie: { type: 'apiKey', in: 'cookie', name: 'sid' },
-        },
-      },
-    },
-  })
+  await registerOpenApi(app)
 
   registerMetricsRoutes(app, ctx.metrics, config.metricsToken)
   app.get('/docs', { schema: { hide: true } }, async () => app.swagger())
+  app.get('/docs/asyncapi', { schema: { hide: true } }, async () => asyncApiDocument())
   app.get(
     '/healthz',
-    { schema: { tags: ['health'], summary: 'Liveness and database reachability' } },
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'Liveness and database reachability',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
     healthz,
   )
   async function healthz() {

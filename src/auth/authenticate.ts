@@ -97,16 +97,24 @@ function authFrom(
   }
 }
 
+const sessionGuards = new WeakSet<object>()
+
+/** Whether a hook is requireUser's: the OpenAPI document marks the routes it guards as needing a session. */
+export const isSessionGuard = (hook: unknown): boolean =>
+  typeof hook === 'function' && sessionGuards.has(hook)
+
 /**
  * preHandler for routes that need a logged-in user; `fresh` skips the session cache, for the
  * routes that show the user's profile or check their password.
  */
 export function requireUser(ctx: AppContext, options: { fresh?: boolean } = {}) {
   const resolve = options.fresh ? resolveAuth : resolveCachedAuth
-  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+  const guard = async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     request.auth = await resolve(ctx, request)
     if (!request.auth) throw unauthorized()
   }
+  sessionGuards.add(guard)
+  return guard
 }
 
 /** The authenticated caller of a route guarded by requireUser. */

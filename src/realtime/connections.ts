@@ -157,6 +157,13 @@ export class Connections {
   }
 }
 
+let watchFrame: ((frame: string) => void) | undefined
+
+/** Tests only: sees every frame sent to a socket (test/helpers checks each against its schema). */
+export function watchOutgoingFrames(watch: ((frame: string) => void) | undefined): void {
+  watchFrame = watch
+}
+
 /** Sends a frame unless the socket stopped reading, in which case it is closed (1013, try again later). */
 export function send(connection: Connection, frame: string): 0 | 1 {
   const socket = connection.socket
@@ -167,6 +174,7 @@ export function send(connection: Connection, frame: string): 0 | 1 {
   }
   holdUntilTick(socket)
   socket.send(frame)
+  watchFrame?.(frame)
   return 1
 }
 

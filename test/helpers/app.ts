@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { type Config, testConfig } from '../../src/config.js'
 import { createMemoryHub } from '../../src/hub/memory.js'
+import { assertNoViolations, checkResponses } from './contract.js'
 import { createTestSchema, usePostgres } from './postgres.js'
 
 /**
@@ -23,7 +24,9 @@ export interface TestContext {
 
 /**
  * The whole app on a fresh database, closed and removed when the test ends: an SQLite file in a
- * temp dir, or with PARLEY_TEST_DB=postgres a new schema on the test PostgreSQL server.
+ * temp dir, or with PARLEY_TEST_DB=postgres a new schema on the test PostgreSQL server. Every
+ * frame and JSON response it sends is checked against its schema; a violation fails the test
+ * when it ends (see contract.ts).
  */
 export async function buildTestApp(
   t: TestContext,
@@ -39,6 +42,7 @@ export async function buildTestApp(
         uploadDir: join(dir, 'uploads'),
         ...overrides,
       }),
+      beforeRoutes: checkResponses,
     })
   } catch (error) {
     await postgres?.drop()
@@ -48,6 +52,7 @@ export async function buildTestApp(
     await app.close()
     await postgres?.drop()
     rmSync(dir, { recursive: true, force: true })
+    assertNoViolations()
   })
   return app
 }
@@ -63,12 +68,13 @@ export async function buildTwoNodes(t: TestContext): Promise<[FastifyInstance, F
     databaseUrl: `sqlite:${join(dir, 'parley.db')}`,
     uploadDir: join(dir, 'uploads'),
   })
-  const a = await buildApp({ config, hub })
-  const b = await buildApp({ config, hub })
+  const a = await buildApp({ config, hub, beforeRoutes: checkResponses })
+  const b = await buildApp({ config, hub, beforeRoutes: checkResponses })
   t.teardown(async () => {
     await b.close()
     await a.close()
     rmSync(dir, { recursive: true, force: true })
+    assertNoViolations()
   })
   return [a, b]
 }
