@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { ARGON2_OPTIONS, argon2Verifications } from '../src/auth/passwords.js'
-import { createSession } from '../src/auth/sessions.js'
+import { createSession } from '../src/db/queries/sessions.js'
 import { type Account, createConversation, register, startTestServer } from './helpers/app.js'
 import { connect, type TestSocket, upgradeStatus } from './helpers/ws.js'
 

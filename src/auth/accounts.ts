@@ -1,12 +1,12 @@
 import { sql } from 'kysely'
 import type { AppContext } from '../context.js'
-import { nowIso } from '../context.js'
+import { deleteUserSessions } from '../db/queries/sessions.js'
+import { deletedUsernameKey, findUserByUsername, usernameKey } from '../db/queries/users.js'
 import type { UserRow } from '../db/types.js'
 import { conflict, unauthorized } from '../errors.js'
 import { cleanName } from '../text.js'
-import { deletedUsernameKey, findUserByUsername, usernameKey } from '../users/queries.js'
+import { nowIso } from '../time.js'
 import { hashPassword, verifyPassword } from './passwords.js'
-import { deleteUserSessions } from './sessions.js'
 
 // Account rules, shared by every route that touches them.
 

@@ -2,14 +2,13 @@ import { unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Kysely, sql, type Transaction } from 'kysely'
 import type { AppContext } from '../context.js'
-import { nowIso } from '../context.js'
-import { isPostgres } from '../db/schema-helpers.js'
 import type { Database, MessageRow } from '../db/types.js'
-import type { BatchNotes } from '../db/write-batch.js'
 import { AppError, badRequest, forbidden, notFound } from '../errors.js'
+import { nowIso } from '../time.js'
+import type { ConversationContext } from './context.js'
 import { frame, publishMessage, publishToMembers } from './events.js'
 import { requireMembership } from './membership.js'
-import { countNewMessages, moveReadPointer, uncountDeleted } from './unread.js'
+import { moveReadPointer, uncountDeleted } from './unread.js'
 import { type MessageView, messageViews, toMessageView } from './views.js'
 
 export const MAX_CONTENT = 4000
@@ -21,52 +20,6 @@ export function checkContent(content: string): string {
   }
   if (content.trim() === '') throw badRequest('content must not be blank')
   return content
-}
-
-/**
- * Appends a message inside the caller's transaction, if the sender is a member at that moment
- * (NOT_FOUND otherwise, and nothing is written). Bumping the conversation's change number first
- * locks its row (PostgreSQL), so ids and change numbers follow commit order per conversation; on
- * PostgreSQL the membership row is share-locked too, so a removal waits for this commit or wins.
- * The members' unread counts are updated once per batch (countNewMessages).
- */
-export async function appendMessage(
-  trx: Transaction<Database>,
-  notes: BatchNotes,
-  input: { conversationId: number; senderId: number; content: string; clientId: string | null },
-): Promise<MessageRow> {
-  const now = nowIso()
-  const lockMember = isPostgres(trx)
-  const conversation = await trx
-    .updateTable('conversations')
-    .set({ change_seq: sql`change_seq + 1`, last_activity_at: now })
-    .where('id', '=', input.conversationId)
-    .where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom('conversation_members')
-          .select('user_id')
-          .where('conversation_id', '=', input.conversationId)
-          .where('user_id', '=', input.senderId)
-          .$if(lockMember, (query) => query.forKeyShare()),
-      ),
-    )
-    .returning('change_seq')
-    .executeTakeFirst()
-  if (!conversation) throw notFound('Conversation')
-  const row = await trx
-    .insertInto('messages')
-    .values({
-      conversation_id: input.conversationId,
-      sender_id: input.senderId,
-      content: input.content,
-      client_id: input.clientId,
-      created_at: now,
-      change_seq: Number(conversation.change_seq),
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow()
-  notes.add(countNewMessages, { conversationId: input.conversationId, senderId: input.senderId })
-  return row
 }
 
 async function oneView(ctx: AppContext, row: MessageRow): Promise<MessageView> {
@@ -81,7 +34,7 @@ async function oneView(ctx: AppContext, row: MessageRow): Promise<MessageView> {
  * the `message` frame that its own socket gets too.
  */
 export async function sendMessage(
-  ctx: AppContext,
+  ctx: ConversationContext,
   senderId: number,
   conversationId: number,
   input: { content: string; client_id?: string },

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely'
 import type { AppContext } from '../context.js'
+import { findUserViews } from '../db/queries/users.js'
 import type { ConversationRow, Database, FileRow, MessageRow } from '../db/types.js'
-import { presenceOfPeers } from '../users/presence-scope.js'
-import { findUserViews } from '../users/queries.js'
-import { toUserView, type UserView } from '../users/view.js'
+import { presenceOfPeers } from '../presence/scope.js'
+import { toUserView, type UserView } from '../presence/user-view.js'
 
 // Rows to the contract's objects. Kept apart from the rules so every caller shapes them alike.
 

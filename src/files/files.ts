@@ -1,9 +1,9 @@
 import { sql } from 'kysely'
 import type { AppContext } from '../context.js'
-import { nowIso } from '../context.js'
 import { frame, publishMessage, publishToMembers } from '../conversations/events.js'
 import { requireMembership } from '../conversations/membership.js'
-import { appendMessage, checkContent } from '../conversations/messages.js'
+import { appendMessage } from '../conversations/message-store/index.js'
+import { checkContent } from '../conversations/messages.js'
 import {
   type FileView,
   type MessageView,
@@ -14,8 +14,9 @@ import {
 import type { FileRow, MessageRow } from '../db/types.js'
 import { AppError, forbidden, notFound } from '../errors.js'
 import { requireProjectMember } from '../projects/projects.js'
+import { removeStoredFiles } from '../storage/files.js'
+import { nowIso } from '../time.js'
 import { requireQuotaFor, requireQuotaLeft } from './quota.js'
-import { removeStoredFiles } from './storage.js'
 import type { Upload } from './upload.js'
 
 // Files as rows: committed together with the message that carries them, after the bytes are on

@@ -8,6 +8,7 @@ import type { AppContext } from '../context.js'
 import { requireMembership } from '../conversations/membership.js'
 import { FileObject, Message } from '../conversations/schemas.js'
 import { requireProjectMember } from '../projects/projects.js'
+import { ensureUploadDir, sweepOrphans } from '../storage/files.js'
 import { sendFile } from './download.js'
 import {
   addConversationFile,
@@ -17,7 +18,6 @@ import {
   fileForDownload,
   listProjectFiles,
 } from './files.js'
-import { ensureUploadDir, sweepOrphans } from './storage.js'
 import { multipartLimits, receiveUpload } from './upload.js'
 
 const FileEnvelope = Type.Object({ file: Type.Ref(FileObject), message: Type.Ref(Message) })

@@ -1,4 +1,4 @@
-import type { Presence } from '../realtime/presence.js'
+import type { ClusterPresence } from './presence.js'
 
 // The hub carries events from the code that committed a change to the sockets that must hear
 // of it. In-process by default; the multi-node mode puts a bus (Redis or NATS) behind the same interface.
@@ -31,7 +31,7 @@ export interface Hub {
   subscribe(handler: HubHandler): () => void
   close(): Promise<void>
   /** Multi-node: keeps the presence view of the other nodes current (heartbeats). */
-  attachPresence?(presence: Presence): Promise<void>
+  attachPresence?(presence: ClusterPresence): Promise<void>
   /**
    * Multi-node: the bus came back after a cut; events published meanwhile were lost to this node,
    * so its sockets must resume from their cursors.

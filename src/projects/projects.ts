@@ -1,6 +1,5 @@
 import { sql } from 'kysely'
 import type { AppContext } from '../context.js'
-import { nowIso } from '../context.js'
 import { frame, memberIds } from '../conversations/events.js'
 import {
   addMembers,
@@ -9,13 +8,14 @@ import {
   isMember,
   removeMembers,
 } from '../conversations/membership.js'
+import { findUserById, findUserViews } from '../db/queries/users.js'
 import type { ProjectRow } from '../db/types.js'
 import { AppError, badRequest, forbidden, notFound } from '../errors.js'
-import { removeStoredFiles } from '../files/storage.js'
+import { presenceOfPeers } from '../presence/scope.js'
+import { toUserView, type UserView } from '../presence/user-view.js'
+import { removeStoredFiles } from '../storage/files.js'
 import { cleanName, cleanText } from '../text.js'
-import { presenceOfPeers } from '../users/presence-scope.js'
-import { findUserById, findUserViews } from '../users/queries.js'
-import { toUserView, type UserView } from '../users/view.js'
+import { nowIso } from '../time.js'
 
 // A project is a name, an owner and a `project` conversation. Its members ARE that conversation's
 // members: every change goes through addMembers/removeMembers, so open sockets follow at once.

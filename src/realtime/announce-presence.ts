@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import type { AppContext } from '../context.js'
-import { nowIso } from '../context.js'
 import { frame } from '../conversations/events.js'
-import { presencePeers } from '../users/presence-scope.js'
-import { findUserById } from '../users/queries.js'
+import { findUserById } from '../db/queries/users.js'
+import { presencePeers } from '../presence/scope.js'
+import { nowIso } from '../time.js'
 
 // What the audience of a user's presence hears, and when: `presence` frames, from this node's
 // sockets opening and closing and from the other nodes (see Presence for the counting).

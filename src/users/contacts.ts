@@ -1,8 +1,7 @@
 import type { AppContext } from '../context.js'
-import { nowIso } from '../context.js'
+import { findUserById, USER_VIEW_COLUMNS, type UserViewRow } from '../db/queries/users.js'
 import { badRequest, notFound } from '../errors.js'
-import { findUserById } from './queries.js'
-import { USER_VIEW_COLUMNS, type UserViewRow } from './view.js'
+import { nowIso } from '../time.js'
 
 export function listContacts(ctx: AppContext, userId: number): Promise<UserViewRow[]> {
   return ctx.db

@@ -7,7 +7,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
-import { createAppender } from './message-appender.js'
+import { createAppender } from './sqlite-appender.js'
 
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort)
 const sqlite = new Database(workerData.path)

@@ -1,6 +1,21 @@
 import { type Kysely, sql } from 'kysely'
-import type { Database, UserRow } from '../db/types.js'
-import { USER_VIEW_COLUMNS, type UserViewRow } from './view.js'
+import type { Database, UserRow } from '../types.js'
+
+/** The columns a user is shown from (see src/presence/user-view.ts). */
+export type UserViewRow = Pick<
+  UserRow,
+  'id' | 'username' | 'display_name' | 'role' | 'last_seen_at' | 'created_at' | 'deleted_at'
+>
+
+export const USER_VIEW_COLUMNS = [
+  'id',
+  'username',
+  'display_name',
+  'role',
+  'last_seen_at',
+  'created_at',
+  'deleted_at',
+] as const
 
 export const usernameKey = (username: string): string => username.toLowerCase()
 

@@ -1,0 +1,92 @@
+import { type Kysely, sql, type Transaction } from 'kysely'
+import { isUniqueViolation } from '../../db/index.js'
+import { isPostgres } from '../../db/schema-helpers.js'
+import type { Database, MessageRow } from '../../db/types.js'
+import type { BatchNotes, WriteBatcher } from '../../db/write-batch.js'
+import { notFound } from '../../errors.js'
+import { nowIso } from '../../time.js'
+import { countNewMessages } from '../unread.js'
+import type { AppendInput, MessageStore } from './types.js'
+
+// Any dialect, through Kysely: the append PostgreSQL runs, and that uploads run inside their own
+// transaction on any dialect.
+
+/**
+ * Appends a message inside the caller's transaction, if the sender is a member at that moment
+ * (NOT_FOUND otherwise, and nothing is written). Bumping the conversation's change number first
+ * locks its row (PostgreSQL), so ids and change numbers follow commit order per conversation; on
+ * PostgreSQL the membership row is share-locked too, so a removal waits for this commit or wins.
+ * The members' unread counts are updated once per batch (countNewMessages).
+ */
+export async function appendMessage(
+  trx: Transaction<Database>,
+  notes: BatchNotes,
+  input: AppendInput,
+): Promise<MessageRow> {
+  const now = nowIso()
+  const lockMember = isPostgres(trx)
+  const conversation = await trx
+    .updateTable('conversations')
+    .set({ change_seq: sql`change_seq + 1`, last_activity_at: now })
+    .where('id', '=', input.conversationId)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('conversation_members')
+          .select('user_id')
+          .where('conversation_id', '=', input.conversationId)
+          .where('user_id', '=', input.senderId)
+          .$if(lockMember, (query) => query.forKeyShare()),
+      ),
+    )
+    .returning('change_seq')
+    .executeTakeFirst()
+  if (!conversation) throw notFound('Conversation')
+  const row = await trx
+    .insertInto('messages')
+    .values({
+      conversation_id: input.conversationId,
+      sender_id: input.senderId,
+      content: input.content,
+      client_id: input.clientId,
+      created_at: now,
+      change_seq: Number(conversation.change_seq),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow()
+  notes.add(countNewMessages, { conversationId: input.conversationId, senderId: input.senderId })
+  return row
+}
+
+const findByClientId = (db: Kysely<Database>, senderId: number, clientId: string) =>
+  db
+    .selectFrom('messages')
+    .selectAll()
+    .where('sender_id', '=', senderId)
+    .where('client_id', '=', clientId)
+    .executeTakeFirst()
+
+/** Any dialect, through Kysely and the shared WriteBatcher. */
+export function kyselyMessageStore(db: Kysely<Database>, writes: WriteBatcher): MessageStore {
+  return {
+    async append(input) {
+      const write = async (trx: Transaction<Database>, notes: BatchNotes) => {
+        // Checked inside the transaction: a retry may share a batch with its first try.
+        const first =
+          input.clientId === null ? undefined : await findByClientId(trx, input.senderId, input.clientId)
+        if (first) return { row: first, created: false }
+        return { row: await appendMessage(trx, notes, input), created: true }
+      }
+      return writes.run(write, { key: input.conversationId }).catch(async (error) => {
+        // The same client_id committed meanwhile in another transaction (another node): the first wins.
+        const first =
+          input.clientId !== null &&
+          isUniqueViolation(error) &&
+          (await findByClientId(db, input.senderId, input.clientId))
+        if (first) return { row: first, created: false }
+        throw error
+      })
+    },
+    drain: () => writes.drain(),
+    async close() {},
+  }
+}
