@@ -15,6 +15,7 @@ import { conversationRoutes } from './conversations/routes.js'
 import { Conversation, FileObject, Message } from './conversations/schemas.js'
 import { openDatabase, SQLITE_BUSY_TIMEOUT_MS } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
+import { pingUsers } from './db/queries/users.js'
 import { WriteBatcher } from './db/write-batch.js'
 import { registerErrorHandlers } from './errors.js'
 import { fileRoutes } from './files/routes.js'
@@ -168,11 +169,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     healthz,
   )
   async function healthz() {
-    await ctx.db
-      .selectFrom('users')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .limit(1)
-      .execute()
+    await pingUsers(ctx.db)
     return { status: 'ok' }
   }
 

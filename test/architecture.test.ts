@@ -5,7 +5,7 @@ import t from 'tap'
 import { migrations } from '../migrations/index.js'
 
 // The shape of the code, checked: no import cycle between the folders of src/ (nor between any two
-// files), no source file over 400 lines, and every numbered migration listed in the static index.
+// files), SQL only in the query layer, no source file over 400 lines, and every numbered migration listed in the static index.
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const src = join(root, 'src')
@@ -115,6 +115,19 @@ t.test('no import cycle between files of src/', async (t) => {
   )
   t.same(circles(graph), [], 'files that import each other, directly or through others')
 })
+
+t.test(
+  'SQL is written in src/db/ only (the query files), and the SQLite appender the writer thread runs',
+  async (t) => {
+    const QUERY = /\.(selectFrom|updateTable|insertInto|deleteFrom)\(|\bsql`|\.prepare\(/
+    const allowed = (path: string) =>
+      path.startsWith('db/') || path === 'conversations/message-store/sqlite-appender.js'
+    const outside = files
+      .map((file) => relative(src, file))
+      .filter((path) => !allowed(path) && QUERY.test(readFileSync(join(src, path), 'utf8')))
+    t.same(outside, [])
+  },
+)
 
 t.test('no source file over 400 lines', async (t) => {
   const long = files

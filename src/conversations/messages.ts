@@ -1,14 +1,25 @@
 import { unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type Kysely, sql, type Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { AppContext } from '../context.js'
+import { bumpChangeSeq, findChangeWindow } from '../db/queries/conversations.js'
+import { deleteFilesOfMessage } from '../db/queries/files.js'
+import {
+  changedSince,
+  earliestChangeAfter,
+  findMessage as findStoredMessage,
+  liveMessages,
+  tombstone,
+  updateContent,
+} from '../db/queries/messages.js'
+import { findProjectOwner } from '../db/queries/projects.js'
+import { moveReadPointer, uncountDeleted } from '../db/queries/unread-counts.js'
 import type { Database, MessageRow } from '../db/types.js'
 import { AppError, badRequest, forbidden, notFound } from '../errors.js'
 import { nowIso } from '../time.js'
 import type { ConversationContext } from './context.js'
 import { frame, publishMessage, publishToMembers } from './events.js'
 import { requireMembership } from './membership.js'
-import { moveReadPointer, uncountDeleted } from './unread.js'
 import { type MessageView, messageViews, toMessageView } from './views.js'
 
 export const MAX_CONTENT = 4000
@@ -59,25 +70,16 @@ export async function sendMessage(
 }
 
 async function findMessage(ctx: AppContext, conversationId: number, messageId: number): Promise<MessageRow> {
-  const row = await ctx.db
-    .selectFrom('messages')
-    .selectAll()
-    .where('id', '=', messageId)
-    .where('conversation_id', '=', conversationId)
-    .executeTakeFirst()
+  const row = await findStoredMessage(ctx.db, conversationId, messageId)
   if (!row || row.deleted_at !== null) throw notFound('Message')
   return row
 }
 
-/** Marks a change to a message: the next change number of its conversation. */
+/** Marks a change to a message: the next change number of its conversation (which must exist). */
 async function bumpChange(trx: Transaction<Database>, conversationId: number): Promise<number> {
-  const row = await trx
-    .updateTable('conversations')
-    .set({ change_seq: sql`change_seq + 1` })
-    .where('id', '=', conversationId)
-    .returning('change_seq')
-    .executeTakeFirstOrThrow()
-  return Number(row.change_seq)
+  const changeSeq = await bumpChangeSeq(trx, conversationId)
+  if (changeSeq === undefined) throw notFound('Conversation')
+  return changeSeq
 }
 
 export async function editMessage(
@@ -95,13 +97,7 @@ export async function editMessage(
   const lockConversation = { key: conversationId }
   const row = await ctx.writes.run(async (trx) => {
     const changeSeq = await bumpChange(trx, conversationId)
-    return trx
-      .updateTable('messages')
-      .set({ content, edited_at: nowIso(), change_seq: changeSeq })
-      .where('id', '=', messageId)
-      .where('deleted_at', 'is', null)
-      .returningAll()
-      .executeTakeFirst()
+    return updateContent(trx, messageId, { content, editedAt: nowIso(), changeSeq })
   }, lockConversation)
   if (!row) throw notFound('Message')
   const message = await oneView(ctx, row)
@@ -128,28 +124,13 @@ export async function deleteMessage(
     // The text is gone for good; the row stays as a tombstone so the change feed can say so.
     // Only the first of two deletes at once gets the row: the other is rolled back to its
     // savepoint (change number included) and answers NOT_FOUND, as for any deleted message.
-    const deleted = await trx
-      .updateTable('messages')
-      .set({ content: '', deleted_at: nowIso(), change_seq: changeSeq })
-      .where('id', '=', messageId)
-      .where('conversation_id', '=', conversationId)
-      .where('deleted_at', 'is', null)
-      .returning('sender_id')
-      .executeTakeFirst()
+    const deleted = await tombstone(trx, conversationId, messageId, { deletedAt: nowIso(), changeSeq })
     if (!deleted) throw notFound('Message')
     await uncountDeleted(trx, { conversationId, messageId, senderId: Number(deleted.sender_id) })
     // A project's files outlive the announcement; files sent into a conversation go with their message.
-    await trx
-      .updateTable('files')
-      .set({ message_id: null })
-      .where('message_id', '=', messageId)
-      .where('project_id', 'is not', null)
-      .execute()
-    return trx.deleteFrom('files').where('message_id', '=', messageId).returning('storage_name').execute()
+    return deleteFilesOfMessage(trx, messageId)
   }, lockConversation)
-  await Promise.all(
-    removedFiles.map((file) => unlink(join(ctx.config.uploadDir, file.storage_name)).catch(() => {})),
-  )
+  await Promise.all(removedFiles.map((name) => unlink(join(ctx.config.uploadDir, name)).catch(() => {})))
   await publishToMembers(
     ctx,
     conversationId,
@@ -159,12 +140,7 @@ export async function deleteMessage(
 
 async function ownsProject(ctx: AppContext, projectId: number | null, userId: number): Promise<boolean> {
   if (projectId === null) return false
-  const project = await ctx.db
-    .selectFrom('projects')
-    .select('owner_id')
-    .where('id', '=', projectId)
-    .executeTakeFirst()
-  return project !== undefined && Number(project.owner_id) === userId
+  return (await findProjectOwner(ctx.db, projectId)) === userId
 }
 
 /** Moves my read pointer forward (never back) and tells the members. */
@@ -176,12 +152,7 @@ export async function markRead(
 ): Promise<number> {
   const membership = await requireMembership(ctx, conversationId, userId)
   if (messageId > 0) {
-    const exists = await ctx.db
-      .selectFrom('messages')
-      .select('id')
-      .where('id', '=', messageId)
-      .where('conversation_id', '=', conversationId)
-      .executeTakeFirst()
+    const exists = await findStoredMessage(ctx.db, conversationId, messageId)
     if (!exists) throw notFound('Message')
   }
   const current = Number(membership.last_read_message_id)
@@ -209,21 +180,12 @@ export async function history(
   page: { before?: number; after?: number; limit?: number },
 ): Promise<HistoryPage> {
   const limit = page.limit ?? 50
-  let query = db
-    .selectFrom('messages')
-    .selectAll()
-    .where('conversation_id', '=', conversationId)
-    .where('deleted_at', 'is', null)
-    .limit(limit + 1)
-  if (page.after !== undefined) {
-    query = query.where('id', '>', page.after).orderBy('id', 'asc')
-    if (page.before !== undefined) query = query.where('id', '<', page.before)
-    const rows = await query.execute()
-    return { messages: await messageViews(db, rows.slice(0, limit)), has_more: rows.length > limit }
+  const rows = await liveMessages(db, conversationId, { ...page, limit: limit + 1 })
+  const shown = rows.slice(0, limit)
+  return {
+    messages: await messageViews(db, page.after !== undefined ? shown : shown.reverse()),
+    has_more: rows.length > limit,
   }
-  if (page.before !== undefined) query = query.where('id', '<', page.before)
-  const rows = await query.orderBy('id', 'desc').execute()
-  return { messages: await messageViews(db, rows.slice(0, limit).reverse()), has_more: rows.length > limit }
 }
 
 /**
@@ -237,11 +199,7 @@ export async function historyAt(
   seen: number,
 ): Promise<{ page: HistoryPage; version: number | undefined }> {
   const result = await history(db, conversationId, page)
-  const now = await db
-    .selectFrom('conversations')
-    .select('change_seq')
-    .where('id', '=', conversationId)
-    .executeTakeFirst()
+  const now = await findChangeWindow(db, conversationId)
   return { page: result, version: now && Number(now.change_seq) === seen ? seen : undefined }
 }
 
@@ -266,22 +224,12 @@ export function changes(
   limit = 50,
 ): Promise<ChangesPage> {
   return snapshot(db).execute(async (trx) => {
-    const conversation = await trx
-      .selectFrom('conversations')
-      .select(['change_seq', 'change_floor'])
-      .where('id', '=', conversationId)
-      .executeTakeFirstOrThrow()
+    const conversation = await findChangeWindow(trx, conversationId)
+    if (!conversation) throw notFound('Conversation')
     if (cursor > Number(conversation.change_seq) || cursor < Number(conversation.change_floor)) {
       throw cursorExpired()
     }
-    const rows = await trx
-      .selectFrom('messages')
-      .selectAll()
-      .where('conversation_id', '=', conversationId)
-      .where('change_seq', '>', cursor)
-      .orderBy('change_seq', 'asc')
-      .limit(limit + 1)
-      .execute()
+    const rows = await changedSince(trx, conversationId, cursor, limit + 1)
     const hasMore = rows.length > limit
     const page = rows.slice(0, limit)
     return {
@@ -299,23 +247,14 @@ export function historyWithCursor(
   page: { after?: number; limit?: number },
 ): Promise<ChangesPage> {
   return snapshot(db).execute(async (trx) => {
-    const conversation = await trx
-      .selectFrom('conversations')
-      .select('change_seq')
-      .where('id', '=', conversationId)
-      .executeTakeFirstOrThrow()
+    const conversation = await findChangeWindow(trx, conversationId)
+    if (!conversation) throw notFound('Conversation')
     const result = await history(trx, conversationId, page)
     if (page.after === undefined || !result.has_more)
       return { ...result, cursor: Number(conversation.change_seq) }
     // Catching up page by page: the cursor must not pass the messages still to come, so it stops
     // just before the earliest change among them (a replay may repeat some; clients dedupe by id).
     const lastId = result.messages[result.messages.length - 1].id
-    const next = await trx
-      .selectFrom('messages')
-      .select((eb) => eb.fn.min('change_seq').as('seq'))
-      .where('conversation_id', '=', conversationId)
-      .where('id', '>', lastId)
-      .executeTakeFirstOrThrow()
-    return { ...result, cursor: Number(next.seq) - 1 }
+    return { ...result, cursor: (await earliestChangeAfter(trx, conversationId, lastId)) - 1 }
   })
 }

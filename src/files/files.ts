@@ -1,4 +1,3 @@
-import { sql } from 'kysely'
 import type { AppContext } from '../context.js'
 import { frame, publishMessage, publishToMembers } from '../conversations/events.js'
 import { requireMembership } from '../conversations/membership.js'
@@ -11,6 +10,15 @@ import {
   toFileView,
   toMessageView,
 } from '../conversations/views.js'
+import { bumpChangeSeq } from '../db/queries/conversations.js'
+import {
+  deleteFile,
+  filesOfProject,
+  findFileOfMember,
+  findProjectFile,
+  insertFile,
+} from '../db/queries/files.js'
+import { touchChange } from '../db/queries/messages.js'
 import type { FileRow, MessageRow } from '../db/types.js'
 import { AppError, forbidden, notFound } from '../errors.js'
 import { requireProjectMember } from '../projects/projects.js'
@@ -70,22 +78,18 @@ async function commitUpload(
       })
       // In the transaction that inserts the row, so concurrent uploads cannot both pass it.
       await requireQuotaFor(trx, uploaderId, upload.size, ctx.config.uploadQuotaBytes)
-      const file = await trx
-        .insertInto('files')
-        .values({
-          name: upload.name,
-          size: upload.size,
-          content_type: upload.contentType,
-          sha256: upload.sha256,
-          storage_name: upload.storageName,
-          uploaded_by: uploaderId,
-          project_id: input.projectId,
-          conversation_id: conversationId,
-          message_id: Number(message.id),
-          created_at: nowIso(),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow()
+      const file = await insertFile(trx, {
+        name: upload.name,
+        size: upload.size,
+        content_type: upload.contentType,
+        sha256: upload.sha256,
+        storage_name: upload.storageName,
+        uploaded_by: uploaderId,
+        project_id: input.projectId,
+        conversation_id: conversationId,
+        message_id: Number(message.id),
+        created_at: nowIso(),
+      })
       return { file, message }
     },
     { key: conversationId },
@@ -158,13 +162,7 @@ export async function listProjectFiles(
   projectId: number,
 ): Promise<FileView[]> {
   await requireProjectMember(ctx, projectId, userId)
-  const rows = await ctx.db
-    .selectFrom('files')
-    .selectAll()
-    .where('project_id', '=', projectId)
-    .orderBy('id', 'desc')
-    .execute()
-  return rows.map(toFileView)
+  return (await filesOfProject(ctx.db, projectId)).map(toFileView)
 }
 
 /**
@@ -179,12 +177,7 @@ export async function deleteProjectFile(
 ): Promise<void> {
   ctx.limits.spendWrite(actorId)
   const project = await requireProjectMember(ctx, projectId, actorId)
-  const file = await ctx.db
-    .selectFrom('files')
-    .selectAll()
-    .where('id', '=', fileId)
-    .where('project_id', '=', projectId)
-    .executeTakeFirst()
+  const file = await findProjectFile(ctx.db, projectId, fileId)
   if (!file) throw notFound('File')
   if (Number(file.uploaded_by) !== actorId && Number(project.owner_id) !== actorId) {
     throw forbidden("Only the file's uploader or the project's owner may delete it")
@@ -196,31 +189,15 @@ export async function deleteProjectFile(
       // message that carried the file changes: it takes the next change number, for the feed.
       let changeSeq: number | undefined
       if (messageId !== null) {
-        const conversation = await trx
-          .updateTable('conversations')
-          .set({ change_seq: sql`change_seq + 1` })
-          .where('id', '=', Number(file.conversation_id))
-          .returning('change_seq')
-          .executeTakeFirstOrThrow()
-        changeSeq = Number(conversation.change_seq)
+        changeSeq = await bumpChangeSeq(trx, Number(file.conversation_id))
       }
-      const deleted = await trx
-        .deleteFrom('files')
-        .where('id', '=', fileId)
-        .returning('storage_name')
-        .executeTakeFirst()
-      if (!deleted) return undefined
+      const storageName = await deleteFile(trx, fileId)
+      if (storageName === undefined) return undefined
       let message: MessageRow | undefined
       if (messageId !== null && changeSeq !== undefined) {
-        message = await trx
-          .updateTable('messages')
-          .set({ change_seq: changeSeq })
-          .where('id', '=', messageId)
-          .where('deleted_at', 'is', null)
-          .returningAll()
-          .executeTakeFirst()
+        message = await touchChange(trx, messageId, changeSeq)
       }
-      return { storageName: deleted.storage_name, message }
+      return { storageName, message }
     },
     { key: Number(file.conversation_id) },
   )
@@ -234,13 +211,7 @@ export async function deleteProjectFile(
 
 /** A file the caller may download: they are a member of its conversation. NOT_FOUND otherwise. */
 export async function fileForDownload(ctx: AppContext, fileId: number, userId: number): Promise<FileRow> {
-  const file = await ctx.db
-    .selectFrom('files')
-    .innerJoin('conversation_members', 'conversation_members.conversation_id', 'files.conversation_id')
-    .selectAll('files')
-    .where('files.id', '=', fileId)
-    .where('conversation_members.user_id', '=', userId)
-    .executeTakeFirst()
+  const file = await findFileOfMember(ctx.db, fileId, userId)
   if (!file) throw notFound('File')
   return file
 }

@@ -1,5 +1,7 @@
-import { type Kysely, PostgresAdapter, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { AppContext } from '../context.js'
+import { storedBytes } from '../db/queries/files.js'
+import { lockUser } from '../db/queries/users.js'
 import type { Database } from '../db/types.js'
 import { AppError } from '../errors.js'
 
@@ -13,16 +15,6 @@ export const quotaExceeded = (quota: number) =>
     'QUOTA_EXCEEDED',
     `This account's files would take more than its quota of ${quota} bytes: delete some first`,
   )
-
-/** Bytes of the files `userId` uploaded that are still stored. */
-export async function storedBytes(db: Kysely<Database>, userId: number): Promise<number> {
-  const row = await db
-    .selectFrom('files')
-    .select(sql<string | number>`coalesce(sum(size), 0)`.as('bytes'))
-    .where('uploaded_by', '=', userId)
-    .executeTakeFirstOrThrow()
-  return Number(row.bytes)
-}
 
 /** Before an upload is read: refused at once if the account has no byte left. */
 export async function requireQuotaLeft(ctx: AppContext, userId: number): Promise<void> {
@@ -43,8 +35,6 @@ export async function requireQuotaFor(
   adding: number,
   quota: number,
 ): Promise<void> {
-  if (trx.getExecutor().adapter instanceof PostgresAdapter) {
-    await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute()
-  }
+  await lockUser(trx, userId)
   if ((await storedBytes(trx, userId)) + adding > quota) throw quotaExceeded(quota)
 }

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { conversationOrContactPeers } from '../db/queries/conversation-members.js'
 import type { Database } from '../db/types.js'
 import type { Presence } from './presence.js'
 import type { PresenceView } from './user-view.js'
@@ -31,28 +32,7 @@ export async function presencePeers(
 ): Promise<Set<number>> {
   if (among?.length === 0) return new Set()
   const listed = among !== undefined && among.length <= MAX_LISTED_IDS ? among : undefined
-  const rows = await ctx.db
-    .selectFrom('conversation_members as mine')
-    .innerJoin('conversation_members as other', 'other.conversation_id', 'mine.conversation_id')
-    .select('other.user_id as user_id')
-    .where('mine.user_id', '=', userId)
-    .$if(listed !== undefined, (qb) => qb.where('other.user_id', 'in', listed ?? []))
-    .union((eb) =>
-      eb
-        .selectFrom('contacts')
-        .select('contact_id as user_id')
-        .where('user_id', '=', userId)
-        .$if(listed !== undefined, (qb) => qb.where('contact_id', 'in', listed ?? [])),
-    )
-    .union((eb) =>
-      eb
-        .selectFrom('contacts')
-        .select('user_id')
-        .where('contact_id', '=', userId)
-        .$if(listed !== undefined, (qb) => qb.where('user_id', 'in', listed ?? [])),
-    )
-    .execute()
-  const peers = new Set(rows.map((row) => Number(row.user_id)))
+  const peers = await conversationOrContactPeers(ctx.db, userId, listed)
   if (among === undefined || listed !== undefined) return peers
   const wanted = new Set(among)
   return new Set([...peers].filter((id) => wanted.has(id)))

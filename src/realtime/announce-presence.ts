@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { AppContext } from '../context.js'
 import { frame } from '../conversations/events.js'
-import { findUserById } from '../db/queries/users.js'
+import { findUserById, setLastSeen } from '../db/queries/users.js'
 import { presencePeers } from '../presence/scope.js'
 import { nowIso } from '../time.js'
 
@@ -42,7 +42,7 @@ export async function publishPresence(
  */
 export async function wentOffline(ctx: AppContext, userIds: number[]): Promise<void> {
   const lastSeen = nowIso()
-  await ctx.db.updateTable('users').set({ last_seen_at: lastSeen }).where('id', 'in', userIds).execute()
+  await setLastSeen(ctx.db, userIds, lastSeen)
   for (const userId of userIds) {
     if (await publishPresence(ctx, userId, false, lastSeen)) ctx.presence.announcedOffline(userId)
   }

@@ -1,11 +1,12 @@
-import { type Kysely, sql, type Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import { isUniqueViolation } from '../../db/index.js'
-import { isPostgres } from '../../db/schema-helpers.js'
+import { bumpChangeSeq } from '../../db/queries/conversations.js'
+import { findByClientId, insertMessage } from '../../db/queries/messages.js'
+import { countNewMessages } from '../../db/queries/unread-counts.js'
 import type { Database, MessageRow } from '../../db/types.js'
 import type { BatchNotes, WriteBatcher } from '../../db/write-batch.js'
 import { notFound } from '../../errors.js'
 import { nowIso } from '../../time.js'
-import { countNewMessages } from '../unread.js'
 import type { AppendInput, MessageStore } from './types.js'
 
 // Any dialect, through Kysely: the append PostgreSQL runs, and that uploads run inside their own
@@ -24,46 +25,22 @@ export async function appendMessage(
   input: AppendInput,
 ): Promise<MessageRow> {
   const now = nowIso()
-  const lockMember = isPostgres(trx)
-  const conversation = await trx
-    .updateTable('conversations')
-    .set({ change_seq: sql`change_seq + 1`, last_activity_at: now })
-    .where('id', '=', input.conversationId)
-    .where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom('conversation_members')
-          .select('user_id')
-          .where('conversation_id', '=', input.conversationId)
-          .where('user_id', '=', input.senderId)
-          .$if(lockMember, (query) => query.forKeyShare()),
-      ),
-    )
-    .returning('change_seq')
-    .executeTakeFirst()
-  if (!conversation) throw notFound('Conversation')
-  const row = await trx
-    .insertInto('messages')
-    .values({
-      conversation_id: input.conversationId,
-      sender_id: input.senderId,
-      content: input.content,
-      client_id: input.clientId,
-      created_at: now,
-      change_seq: Number(conversation.change_seq),
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow()
+  const changeSeq = await bumpChangeSeq(trx, input.conversationId, {
+    activityAt: now,
+    ifMember: input.senderId,
+  })
+  if (changeSeq === undefined) throw notFound('Conversation')
+  const row = await insertMessage(trx, {
+    conversation_id: input.conversationId,
+    sender_id: input.senderId,
+    content: input.content,
+    client_id: input.clientId,
+    created_at: now,
+    change_seq: changeSeq,
+  })
   notes.add(countNewMessages, { conversationId: input.conversationId, senderId: input.senderId })
   return row
 }
-
-const findByClientId = (db: Kysely<Database>, senderId: number, clientId: string) =>
-  db
-    .selectFrom('messages')
-    .selectAll()
-    .where('sender_id', '=', senderId)
-    .where('client_id', '=', clientId)
-    .executeTakeFirst()
 
 /** Any dialect, through Kysely and the shared WriteBatcher. */
 export function kyselyMessageStore(db: Kysely<Database>, writes: WriteBatcher): MessageStore {

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely'
+import { isPostgres } from '../schema-helpers.js'
 import type { Database, UserRow } from '../types.js'
 
 /** The columns a user is shown from (see src/presence/user-view.ts). */
@@ -71,5 +72,84 @@ export function searchUsers(db: Kysely<Database>, q: string, limit: number): Pro
     )
     .orderBy('username_key')
     .limit(limit)
+    .execute()
+}
+
+export function insertUser(
+  db: Kysely<Database>,
+  values: {
+    username: string
+    username_key: string
+    display_name: string
+    password_hash: string
+    created_at: string
+  },
+): Promise<UserRow> {
+  // The first account on an empty database is the admin; decided inside the insert itself.
+  return db
+    .insertInto('users')
+    .values({
+      ...values,
+      role: sql<'user' | 'admin'>`case when exists (select 1 from users) then 'user' else 'admin' end`,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+export async function setPasswordHash(
+  db: Kysely<Database>,
+  userId: number,
+  passwordHash: string,
+): Promise<void> {
+  await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute()
+}
+
+export function setDisplayName(db: Kysely<Database>, userId: number, displayName: string): Promise<UserRow> {
+  return db
+    .updateTable('users')
+    .set({ display_name: displayName })
+    .where('id', '=', userId)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+export async function setLastSeen(
+  db: Kysely<Database>,
+  userIds: number[],
+  lastSeenAt: string,
+): Promise<void> {
+  await db.updateTable('users').set({ last_seen_at: lastSeenAt }).where('id', 'in', userIds).execute()
+}
+
+/**
+ * A deleted account's row stays, anonymized, so the messages it sent keep a sender; shown as
+ * before, only the key is unique, and its tombstone value cannot be registered.
+ */
+export async function anonymizeUser(db: Kysely<Database>, userId: number, deletedAt: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({
+      username: `deleted-${userId}`,
+      username_key: deletedUsernameKey(userId),
+      display_name: 'Deleted user',
+      password_hash: '',
+      deleted_at: deletedAt,
+    })
+    .where('id', '=', userId)
+    .execute()
+}
+
+/** Locks the account's row until the transaction ends (PostgreSQL; SQLite writes one at a time). */
+export async function lockUser(trx: Kysely<Database>, userId: number): Promise<void> {
+  if (isPostgres(trx))
+    await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute()
+}
+
+/** One cheap read of the users table: the database answers (the health check). */
+export async function pingUsers(db: Kysely<Database>): Promise<void> {
+  await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .limit(1)
     .execute()
 }
