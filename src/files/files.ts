@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.js'
+import type { ConversationContext } from '../conversations/context.js'
 import { frame, publishMessage, publishToMembers } from '../conversations/events.js'
 import { requireMembership } from '../conversations/membership.js'
-import { appendMessage } from '../conversations/message-store/index.js'
 import { checkContent } from '../conversations/messages.js'
 import {
   type FileView,
@@ -11,20 +11,13 @@ import {
   toMessageView,
 } from '../conversations/views.js'
 import { bumpChangeSeq } from '../db/queries/conversations.js'
-import {
-  deleteFile,
-  filesOfProject,
-  findFileOfMember,
-  findProjectFile,
-  insertFile,
-} from '../db/queries/files.js'
+import { deleteFile, filesOfProject, findFileOfMember, findProjectFile } from '../db/queries/files.js'
 import { touchChange } from '../db/queries/messages.js'
 import type { FileRow, MessageRow } from '../db/types.js'
 import { AppError, forbidden, notFound } from '../errors.js'
 import { requireProjectMember } from '../projects/projects.js'
 import { removeStoredFiles } from '../storage/files.js'
-import { nowIso } from '../time.js'
-import { requireQuotaFor, requireQuotaLeft } from './quota.js'
+import { requireQuotaLeft } from './quota.js'
 import type { Upload } from './upload.js'
 
 // Files as rows: committed together with the message that carries them, after the bytes are on
@@ -46,110 +39,88 @@ async function orRemove<T>(ctx: AppContext, upload: Upload, work: () => Promise<
   }
 }
 
-/**
- * Commits the file row and the message carrying it in one transaction, then fans the message out.
- * The bytes are already on disk (the caller removes them if this fails); the caller publishes.
- */
-async function commitUpload(
-  ctx: AppContext,
-  input: {
-    upload: Upload
-    conversationId: number
-    projectId: number | null
-    uploaderId: number
-    content: string
-  },
-): Promise<{ file: FileView; message: MessageView }> {
-  const { upload, conversationId, uploaderId } = input
-  const committed = await ctx.writes.run(
-    async (trx, notes) => {
-      // appendMessage checks the membership again in this transaction: the uploader may have
-      // been removed while the bytes were arriving.
-      const message = await appendMessage(trx, notes, {
-        conversationId,
-        senderId: uploaderId,
-        content: input.content,
-        clientId: null,
-      }).catch((error: unknown) => {
-        if (error instanceof AppError && error.code === 'NOT_FOUND' && input.projectId !== null) {
-          throw notFound('Project')
-        }
-        throw error
-      })
-      // In the transaction that inserts the row, so concurrent uploads cannot both pass it.
-      await requireQuotaFor(trx, uploaderId, upload.size, ctx.config.uploadQuotaBytes)
-      const file = await insertFile(trx, {
-        name: upload.name,
-        size: upload.size,
-        content_type: upload.contentType,
-        sha256: upload.sha256,
-        storage_name: upload.storageName,
-        uploaded_by: uploaderId,
-        project_id: input.projectId,
-        conversation_id: conversationId,
-        message_id: Number(message.id),
-        created_at: nowIso(),
-      })
-      return { file, message }
-    },
-    { key: conversationId },
-  )
-  ctx.metrics.messagesIn.inc()
-  const file = toFileView(committed.file)
-  return { file, message: toMessageView(committed.message, [file]) }
+/** Where an admitted upload goes: checked before its body is read. */
+export interface UploadTarget {
+  conversationId: number
+  projectId: number | null
+  /** The message's text when the upload has no caption. */
+  defaultCaption: (fileName: string) => string
 }
 
 /**
- * Before an upload's body is read: it spends the account's upload budget, and is refused at once
- * if the account has no byte of its quota left.
+ * Before an upload's body is read: the uploader is a member (NOT_FOUND otherwise), it spends the
+ * account's upload budget, and it is refused at once if the account has no byte of its quota left.
  */
-export async function admitUpload(ctx: AppContext, uploaderId: number): Promise<void> {
+export async function admitConversationUpload(
+  ctx: AppContext,
+  uploaderId: number,
+  conversationId: number,
+): Promise<UploadTarget> {
+  const conversation = await requireMembership(ctx, conversationId, uploaderId)
+  await admitUpload(ctx, uploaderId)
+  const projectId = conversation.project_id === null ? null : Number(conversation.project_id)
+  return { conversationId, projectId, defaultCaption: (name) => name }
+}
+
+/** As admitConversationUpload, for an upload to a project (announced in its conversation). */
+export async function admitProjectUpload(
+  ctx: AppContext,
+  uploaderId: number,
+  projectId: number,
+): Promise<UploadTarget> {
+  const project = await requireProjectMember(ctx, projectId, uploaderId)
+  await admitUpload(ctx, uploaderId)
+  return {
+    conversationId: Number(project.conversation_id),
+    projectId: Number(project.id),
+    defaultCaption: (name) => `Uploaded ${name}`,
+  }
+}
+
+async function admitUpload(ctx: AppContext, uploaderId: number): Promise<void> {
   ctx.limits.spendUpload(uploaderId)
   await requireQuotaLeft(ctx, uploaderId)
 }
 
-/** An upload to a project, announced in its conversation. */
-export async function addProjectFile(
-  ctx: AppContext,
-  uploaderId: number,
-  projectId: number,
-  upload: Upload,
-): Promise<{ file: FileView; message: MessageView }> {
-  const result = await orRemove(ctx, upload, async () => {
-    const content = caption(upload) ?? `Uploaded ${upload.name}`
-    const project = await requireProjectMember(ctx, projectId, uploaderId)
-    return commitUpload(ctx, {
-      upload,
-      conversationId: Number(project.conversation_id),
-      projectId: Number(project.id),
-      uploaderId,
-      content,
-    })
-  })
-  await publishMessage(ctx, result.message)
-  return result
-}
-
 /**
- * A file sent into any conversation: a message carrying it. In a project's conversation it also
- * becomes one of the project's files.
+ * An upload already on disk becomes a message carrying it: appended like any message, its file
+ * row in the same transaction (which checks the membership and the quota again: the uploader may
+ * have been removed, or uploaded elsewhere, while the bytes were arriving). If that fails, the
+ * bytes go too. In a project's conversation the file is also one of the project's files.
  */
-export async function addConversationFile(
-  ctx: AppContext,
+export async function addFile(
+  ctx: ConversationContext,
   uploaderId: number,
-  conversationId: number,
+  target: UploadTarget,
   upload: Upload,
 ): Promise<{ file: FileView; message: MessageView }> {
   const result = await orRemove(ctx, upload, async () => {
-    const content = caption(upload) ?? upload.name
-    const conversation = await requireMembership(ctx, conversationId, uploaderId)
-    return commitUpload(ctx, {
-      upload,
-      conversationId,
-      projectId: conversation.project_id === null ? null : Number(conversation.project_id),
-      uploaderId,
-      content,
-    })
+    const appended = await ctx.messages
+      .append({
+        conversationId: target.conversationId,
+        senderId: uploaderId,
+        content: caption(upload) ?? target.defaultCaption(upload.name),
+        clientId: null,
+        attachment: {
+          name: upload.name,
+          size: upload.size,
+          contentType: upload.contentType,
+          sha256: upload.sha256,
+          storageName: upload.storageName,
+          projectId: target.projectId,
+          quotaBytes: ctx.config.uploadQuotaBytes,
+        },
+      })
+      .catch((error: unknown) => {
+        if (error instanceof AppError && error.code === 'NOT_FOUND' && target.projectId !== null) {
+          throw notFound('Project')
+        }
+        throw error
+      })
+    if (!appended.file) throw new Error('the message store committed an upload without its file')
+    ctx.metrics.messagesIn.inc()
+    const file = toFileView(appended.file)
+    return { file, message: toMessageView(appended.row, [file]) }
   })
   await publishMessage(ctx, result.message)
   return result
