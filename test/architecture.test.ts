@@ -129,6 +129,16 @@ t.test(
   },
 )
 
+t.test('the domains report events; only the realtime layer builds WebSocket frames', async (t) => {
+  const DOMAINS = ['auth/', 'users/', 'conversations/', 'files/', 'projects/']
+  const FRAME = /\bframe\(|\bframe:|JSON\.stringify\(\{\s*type\b/
+  const framing = files
+    .map((file) => relative(src, file))
+    .filter((path) => DOMAINS.some((domain) => path.startsWith(domain)))
+    .filter((path) => FRAME.test(readFileSync(join(src, path), 'utf8').replace(/^\s*(\/\/|\*).*$/gm, '')))
+  t.same(framing, [])
+})
+
 t.test('no source file over 400 lines', async (t) => {
   const long = files
     .map((file) => ({ file: relative(root, file), lines: readFileSync(file, 'utf8').split('\n').length }))

@@ -20,7 +20,7 @@ import { AppError, badRequest, forbidden, notFound } from '../errors.js'
 import { cleanName } from '../text.js'
 import { nowIso } from '../time.js'
 import { decodeConversationCursor, encodeConversationCursor } from './conversation-cursor.js'
-import { frame } from './events.js'
+import { publishToUsers } from './events.js'
 import { type ConversationView, conversationViews } from './views.js'
 
 /** The conversation if `userId` is a member; NOT_FOUND otherwise, the same as if it did not exist. */
@@ -121,7 +121,7 @@ export async function createConversation(
   }
   const conversation = await conversationFor(ctx, id, actorId)
   // Everyone else hears of the new conversation at once; unread counts start at zero for all.
-  ctx.hub.publish({ kind: 'users', userIds: others, frame: frame('conversation', { conversation }) })
+  publishToUsers(ctx, others, { type: 'conversation', conversation })
   return { conversation, created: true }
 }
 
@@ -172,13 +172,9 @@ export async function addMembers(ctx: AppContext, conversationId: number, userId
   const existing = (await memberIdsOf(ctx.db, conversationId)).filter((id) => !added.includes(id))
   for (const userId of added) {
     const conversation = await conversationFor(ctx, conversationId, userId)
-    ctx.hub.publish({ kind: 'users', userIds: [userId], frame: frame('conversation', { conversation }) })
+    publishToUsers(ctx, [userId], { type: 'conversation', conversation })
     const user = conversation.members.find((member) => member.id === userId)
-    ctx.hub.publish({
-      kind: 'users',
-      userIds: existing,
-      frame: frame('member_added', { conversation_id: conversationId, user }),
-    })
+    publishToUsers(ctx, existing, { type: 'member_added', conversation_id: conversationId, user })
   }
 }
 
@@ -194,10 +190,10 @@ export async function removeMembers(
   ctx.members.changed(conversationId)
   ctx.hub.publish({ kind: 'left_conversation', conversationId, userIds })
   for (const userId of userIds) {
-    ctx.hub.publish({
-      kind: 'users',
-      userIds: audience,
-      frame: frame('member_removed', { conversation_id: conversationId, user_id: userId }),
+    publishToUsers(ctx, audience, {
+      type: 'member_removed',
+      conversation_id: conversationId,
+      user_id: userId,
     })
   }
 }

@@ -18,7 +18,7 @@ import type { Database, MessageRow } from '../db/types.js'
 import { AppError, badRequest, forbidden, notFound } from '../errors.js'
 import { nowIso } from '../time.js'
 import type { ConversationContext } from './context.js'
-import { frame, publishMessage, publishToMembers } from './events.js'
+import { publishMessage, publishToMembers } from './events.js'
 import { requireMembership } from './membership.js'
 import { type MessageView, messageViews, toMessageView } from './views.js'
 
@@ -38,19 +38,24 @@ async function oneView(ctx: AppContext, row: MessageRow): Promise<MessageView> {
   return view
 }
 
+export interface SentMessage {
+  message: MessageView
+  /** false when the client_id named an earlier message: nothing new to announce. */
+  created: boolean
+}
+
 /**
- * Sends a message: commits (grouped with the other writes of this loop turn), then fans out.
- * A repeated client_id from the same sender returns the first message and sends nothing new.
- * `committed` runs after the commit and before the fan-out: a socket's `ack` goes out ahead of
- * the `message` frame that its own socket gets too.
+ * Sends a message: commits (grouped with the other writes of this loop turn) and returns what
+ * happened, announced to nobody yet: the caller answers its own client first, then calls
+ * announceSent, so a socket's `ack` goes out ahead of the `message` frame its own socket gets too.
+ * A repeated client_id from the same sender returns the first message.
  */
 export async function sendMessage(
   ctx: ConversationContext,
   senderId: number,
   conversationId: number,
   input: { content: string; client_id?: string },
-  committed?: (message: MessageView) => void,
-): Promise<{ message: MessageView; created: boolean }> {
+): Promise<SentMessage> {
   ctx.limits.spendWrite(senderId)
   const content = checkContent(input.content)
   if (!(await ctx.members.has(conversationId, senderId))) throw notFound('Conversation')
@@ -60,13 +65,14 @@ export async function sendMessage(
     content,
     clientId: input.client_id ?? null,
   })
-  const message = result.created ? toMessageView(result.row) : await oneView(ctx, result.row)
-  committed?.(message)
-  if (result.created) {
-    ctx.metrics.messagesIn.inc()
-    await publishMessage(ctx, message)
-  }
-  return { message, created: result.created }
+  if (!result.created) return { message: await oneView(ctx, result.row), created: false }
+  ctx.metrics.messagesIn.inc()
+  return { message: toMessageView(result.row), created: true }
+}
+
+/** Tells the members of a message sendMessage created (a repeat announces nothing). */
+export async function announceSent(ctx: AppContext, sent: SentMessage): Promise<void> {
+  if (sent.created) await publishMessage(ctx, sent.message)
 }
 
 async function findMessage(ctx: AppContext, conversationId: number, messageId: number): Promise<MessageRow> {
@@ -101,7 +107,7 @@ export async function editMessage(
   }, lockConversation)
   if (!row) throw notFound('Message')
   const message = await oneView(ctx, row)
-  await publishToMembers(ctx, conversationId, frame('message_updated', { message }))
+  await publishToMembers(ctx, conversationId, { type: 'message_updated', message })
   return message
 }
 
@@ -131,11 +137,11 @@ export async function deleteMessage(
     return deleteFilesOfMessage(trx, messageId)
   }, lockConversation)
   await Promise.all(removedFiles.map((name) => unlink(join(ctx.config.uploadDir, name)).catch(() => {})))
-  await publishToMembers(
-    ctx,
-    conversationId,
-    frame('message_deleted', { conversation_id: conversationId, message_id: messageId }),
-  )
+  await publishToMembers(ctx, conversationId, {
+    type: 'message_deleted',
+    conversation_id: conversationId,
+    message_id: messageId,
+  })
 }
 
 async function ownsProject(ctx: AppContext, projectId: number | null, userId: number): Promise<boolean> {
@@ -160,11 +166,12 @@ export async function markRead(
   // Counted again with the move (bounded by the messages after the new pointer).
   // Not moved: a concurrent mark_read took it further, and announces that.
   if (!(await moveReadPointer(ctx.db, conversationId, userId, messageId))) return messageId
-  await publishToMembers(
-    ctx,
-    conversationId,
-    frame('read', { conversation_id: conversationId, user_id: userId, message_id: messageId }),
-  )
+  await publishToMembers(ctx, conversationId, {
+    type: 'read',
+    conversation_id: conversationId,
+    user_id: userId,
+    message_id: messageId,
+  })
   return messageId
 }
 

@@ -15,7 +15,15 @@ import {
   removeGroupMember,
   requireMembership,
 } from './membership.js'
-import { changes, deleteMessage, editMessage, historyAt, markRead, sendMessage } from './messages.js'
+import {
+  announceSent,
+  changes,
+  deleteMessage,
+  editMessage,
+  historyAt,
+  markRead,
+  sendMessage,
+} from './messages.js'
 import {
   AddMemberBody,
   ChangesPage,
@@ -213,6 +221,7 @@ export async function conversationRoutes(
     },
     async (request, reply) => {
       const result = await sendMessage(ctx, authOf(request).user.id, request.params.id, request.body)
+      await announceSent(ctx, result)
       return reply.status(result.created ? 201 : 200).send({ message: result.message })
     },
   )

@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js'
 import type { ConversationContext } from '../conversations/context.js'
-import { frame, publishMessage, publishToMembers } from '../conversations/events.js'
+import { publishMessage, publishToMembers } from '../conversations/events.js'
 import { requireMembership } from '../conversations/membership.js'
 import { checkContent } from '../conversations/messages.js'
 import {
@@ -176,7 +176,7 @@ export async function deleteProjectFile(
   await removeStoredFiles(ctx.config.uploadDir, [changed.storageName]).catch(() => {})
   if (changed.message) {
     const [message] = await messageViews(ctx.db, [changed.message])
-    await publishToMembers(ctx, message.conversation_id, frame('message_updated', { message }))
+    await publishToMembers(ctx, message.conversation_id, { type: 'message_updated', message })
   }
 }
 

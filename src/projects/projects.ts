@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js'
-import { frame, memberIds } from '../conversations/events.js'
+import { memberIds, publishToUsers } from '../conversations/events.js'
 import { addMembers, conversationFor, createWithMembers, removeMembers } from '../conversations/membership.js'
 import { isMember, membersInJoinOrder } from '../db/queries/conversation-members.js'
 import { bumpChangeSeq, deleteConversation, setConversationProject } from '../db/queries/conversations.js'
@@ -130,7 +130,7 @@ export async function createProject(
   if (others.length > 0) {
     // The other members hear of the project's conversation at once, as with a new group.
     const conversation = await conversationFor(ctx, Number(row.conversation_id), ownerId)
-    ctx.hub.publish({ kind: 'users', userIds: others, frame: frame('conversation', { conversation }) })
+    publishToUsers(ctx, others, { type: 'conversation', conversation })
   }
   return { project: toProjectView(row), members: await projectMembers(ctx, row) }
 }
@@ -202,9 +202,9 @@ export async function deleteProject(ctx: AppContext, actorId: number, projectId:
   ctx.members.changed(conversationId)
   await removeStoredFiles(ctx.config.uploadDir, storageNames).catch(() => {})
   ctx.hub.publish({ kind: 'left_conversation', conversationId, userIds: members })
-  ctx.hub.publish({
-    kind: 'users',
-    userIds: members,
-    frame: frame('conversation_deleted', { conversation_id: conversationId, project_id: projectId }),
+  publishToUsers(ctx, members, {
+    type: 'conversation_deleted',
+    conversation_id: conversationId,
+    project_id: projectId,
   })
 }

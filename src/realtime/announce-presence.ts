@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify'
 import type { AppContext } from '../context.js'
-import { frame } from '../conversations/events.js'
 import { findUserById, setLastSeen } from '../db/queries/users.js'
 import { presencePeers } from '../presence/scope.js'
 import { nowIso } from '../time.js'
@@ -31,7 +30,7 @@ export async function publishPresence(
   ctx.hub.publish({
     kind: 'users',
     userIds: audience,
-    frame: frame('presence', { user_id: userId, online, last_seen_at: lastSeenAt }),
+    event: { type: 'presence', user_id: userId, online, last_seen_at: lastSeenAt },
   })
   return true
 }

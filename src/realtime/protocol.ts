@@ -3,9 +3,10 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { ValueErrorType } from '@sinclair/typebox/errors'
 import { historyKey } from '../caches/history-pages.js'
 import type { ConversationContext } from '../conversations/context.js'
-import { frame, memberIds } from '../conversations/events.js'
+import { memberIds } from '../conversations/events.js'
 import { requireMembership } from '../conversations/membership.js'
 import {
+  announceSent,
   changes,
   deleteMessage,
   editMessage,
@@ -18,6 +19,7 @@ import { notFound } from '../errors.js'
 import { presenceFor } from '../presence/scope.js'
 import { toUserView } from '../presence/user-view.js'
 import { type Connection, type Connections, send } from './connections.js'
+import { frame } from './frames.js'
 import { ClientFrames, type ClientFrameType } from './schemas.js'
 import type { Typing } from './typing.js'
 
@@ -118,9 +120,10 @@ export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]>
   }),
 
   send_message: entry(ClientFrames.send_message, async (session, msg) => {
-    await sendMessage(session.ctx, session.connection.userId, msg.conversation_id, msg, (message) =>
-      session.reply('ack', { message }),
-    )
+    const sent = await sendMessage(session.ctx, session.connection.userId, msg.conversation_id, msg)
+    // The contract's order: the sender's ack before the `message` frame its own socket gets too.
+    session.reply('ack', { message: sent.message })
+    await announceSent(session.ctx, sent)
   }),
 
   edit_message: entry(ClientFrames.edit_message, async (session, msg) => {
