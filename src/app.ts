@@ -1,4 +1,3 @@
-import { AjvCompiler } from '@fastify/ajv-compiler'
 import cookie from '@fastify/cookie'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
@@ -8,15 +7,16 @@ import { asyncApiDocument } from './api-docs/asyncapi.js'
 import { SHARED_SCHEMAS } from './api-docs/json-schema.js'
 import { registerOpenApi } from './api-docs/openapi.js'
 import { authRoutes } from './auth/routes.js'
-import { SessionCache } from './auth/session-cache.js'
+import { HistoryCache } from './caches/history-pages.js'
+import { MemberCache } from './caches/members.js'
+import { SessionCache } from './caches/sessions.js'
 import type { Config } from './config.js'
-import type { AppContext } from './context.js'
-import { HistoryCache } from './conversations/history-cache.js'
-import { MemberCache } from './conversations/member-cache.js'
-import { kyselyMessageStore, sqliteMessageStore, workerMessageStore } from './conversations/message-store.js'
+import type { ConversationContext } from './conversations/context.js'
+import { openMessageStore } from './conversations/message-store/index.js'
 import { conversationRoutes } from './conversations/routes.js'
-import { findNul, openDatabase, SQLITE_BUSY_TIMEOUT_MS } from './db/index.js'
+import { openDatabase, SQLITE_BUSY_TIMEOUT_MS } from './db/index.js'
 import { migrateToLatest } from './db/migrate.js'
+import { pingUsers } from './db/queries/users.js'
 import { WriteBatcher } from './db/write-batch.js'
 import { registerErrorHandlers } from './errors.js'
 import { fileRoutes } from './files/routes.js'
@@ -28,11 +28,11 @@ import type { Hub } from './hub/types.js'
 import { AccountLimits } from './limits/account-limits.js'
 import { redactUrl } from './log-redaction.js'
 import { Metrics, registerMetricsRoutes } from './metrics.js'
-import { decimalPathIds } from './path-ids.js'
+import { Presence } from './presence/presence.js'
 import { projectRoutes } from './projects/routes.js'
 import { realtimeRoutes } from './realtime/plugin.js'
-import { Presence } from './realtime/presence.js'
 import { userRoutes } from './users/routes.js'
+import { buildValidator } from './validation.js'
 
 export interface BuildOptions {
   config: Config
@@ -59,77 +59,6 @@ function loggerOptions(config: Config, stream?: BuildOptions['logStream']): Fast
       }),
     },
   }
-}
-
-/**
- * Query strings and params are text, so their numbers are coerced; JSON bodies are not:
- * `{"content": 5}` is a wrong type, not the string "5".
- */
-// biome-ignore lint/suspicious/noExplicitAny: Fastify types this factory loosely; its shape is checked by tests
-function buildValidator(): any {
-  // biome-ignore lint/suspicious/noExplicitAny: as above
-  const fromPool = AjvCompiler() as (schemas: unknown, options: any) => (route: unknown) => unknown
-  return (externalSchemas: unknown, options: { customOptions?: object }) => {
-    const coercing = fromPool(externalSchemas, options)
-    const strict = fromPool(externalSchemas, {
-      ...options,
-      customOptions: { ...options.customOptions, coerceTypes: false },
-    })
-    return (route: { httpPart?: string }) =>
-      textAndNumbersStorable(
-        decimalPathIds(
-          route,
-          (route.httpPart === 'body' ? strict(route) : coercing(route)) as CoercingValidate,
-        ),
-      )
-  }
-}
-
-type CoercingValidate = ((data: unknown) => boolean) & { errors?: unknown }
-
-/**
- * What the schemas let through but a database cannot take, refused with a 400 in both dialects:
- * Ajv coerces "Infinity" and "1e400" in a path or query string to Infinity and passes it as an
- * integer within bounds (SQLite finds nothing for it, PostgreSQL fails), and PostgreSQL's text
- * cannot hold U+0000 (SQLite's can).
- */
-function textAndNumbersStorable(validate: CoercingValidate): CoercingValidate {
-  const checked: CoercingValidate = (data: unknown) => {
-    if (!validate(data)) {
-      checked.errors = validate.errors
-      return false
-    }
-    const nul = findNul(data)
-    if (nul) {
-      checked.errors = [
-        {
-          keyword: 'pattern',
-          instancePath: nul,
-          schemaPath: '#',
-          params: {},
-          message: 'must not contain U+0000',
-        },
-      ]
-      return false
-    }
-    for (const [key, value] of Object.entries(data ?? {})) {
-      if (typeof value === 'number' && !Number.isFinite(value)) {
-        checked.errors = [
-          {
-            keyword: 'maximum',
-            instancePath: `/${key}`,
-            schemaPath: '#',
-            params: {},
-            message: 'must be a finite number',
-          },
-        ]
-        return false
-      }
-    }
-    checked.errors = null
-    return true
-  }
-  return checked
 }
 
 /**
@@ -181,7 +110,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   }
   const writes = new WriteBatcher(database.db)
   writes.onCommit = observeCommit
-  const ctx: AppContext = {
+  const ctx: ConversationContext = {
     config,
     db: database.db,
     database,
@@ -193,11 +122,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     members: new MemberCache(database.db, hub),
     sessions: new SessionCache(database.db, config, hub),
     historyPages: new HistoryCache((hit) => metrics.historyPages.inc({ result: hit ? 'hit' : 'miss' })),
-    messages: database.sqlitePath
-      ? workerMessageStore(database.sqlitePath, SQLITE_BUSY_TIMEOUT_MS, observeCommit, database.sqlite)
-      : database.sqlite
-        ? sqliteMessageStore(database.sqlite, observeCommit)
-        : kyselyMessageStore(database.db, writes),
+    messages: openMessageStore(database, writes, SQLITE_BUSY_TIMEOUT_MS, observeCommit),
   }
   app.decorate('ctx', ctx)
   app.decorateRequest('auth', null)
@@ -241,11 +166,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     healthz,
   )
   async function healthz() {
-    await ctx.db
-      .selectFrom('users')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .limit(1)
-      .execute()
+    await pingUsers(ctx.db)
     return { status: 'ok' }
   }
 

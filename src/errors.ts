@@ -145,3 +145,11 @@ export function registerErrorHandlers(app: FastifyInstance): void {
       .send(errorBody(404, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`))
   })
 }
+
+/** UPLOAD_QUOTA_BYTES: an upload would take the account over its quota. */
+export const quotaExceeded = (quota: number) =>
+  new AppError(
+    413,
+    'QUOTA_EXCEEDED',
+    `This account's files would take more than its quota of ${quota} bytes: delete some first`,
+  )

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import t from 'tap'
-import { createSession } from '../src/auth/sessions.js'
+import { createSession } from '../src/db/queries/sessions.js'
 import { buildTestApp, register } from './helpers/app.js'
 import { fuzzRun, jsonish as jsonishOf, nastyValues } from './helpers/nasty.js'
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MemberCache } from '../src/conversations/member-cache.js'
+import { MemberCache } from '../src/caches/members.js'
 import { createMemoryHub } from '../src/hub/memory.js'
 import { buildTestApp, createConversation, register } from './helpers/app.js'
 import { holdQuery, tableOf } from './helpers/query-gate.js'

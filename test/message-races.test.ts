@@ -33,7 +33,7 @@ t.test('two concurrent deletes of one message: one change, one message_deleted',
   const deletions: unknown[] = []
   const original = app.ctx.hub.publish.bind(app.ctx.hub)
   app.ctx.hub.publish = (event) => {
-    if ('frame' in event && JSON.parse(event.frame).type === 'message_deleted') deletions.push(event)
+    if (event.kind === 'users' && event.event.type === 'message_deleted') deletions.push(event)
     return original(event)
   }
   const before = await changeSeq(app, id)

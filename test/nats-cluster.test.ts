@@ -1,7 +1,7 @@
 import { connect as connectNats } from 'nats'
 import t from 'tap'
 import { createNatsHub, type NatsHub } from '../src/hub/nats.js'
-import { Presence } from '../src/realtime/presence.js'
+import { Presence } from '../src/presence/presence.js'
 import {
   annAndBob,
   api,

@@ -5,7 +5,7 @@ import SqliteDatabase from 'better-sqlite3'
 import t from 'tap'
 import WebSocket from 'ws'
 import { openDatabase } from '../src/db/index.js'
-import { sweepOrphans } from '../src/files/storage.js'
+import { sweepOrphans } from '../src/storage/files.js'
 import {
   api,
   freePort,

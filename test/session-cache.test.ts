@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { hashToken } from '../src/auth/sessions.js'
+import { hashToken } from '../src/db/queries/sessions.js'
 import { type Account, buildTestApp, buildTwoNodes, register } from './helpers/app.js'
 
 // The guard of HTTP routes keeps sessions in memory for a few seconds; ending a session must

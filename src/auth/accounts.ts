@@ -1,12 +1,20 @@
-import { sql } from 'kysely'
 import type { AppContext } from '../context.js'
-import { nowIso } from '../context.js'
+import { deleteContactsOf } from '../db/queries/contacts.js'
+import { conversationIdsOf, firstMember, leaveAllButDirect } from '../db/queries/conversation-members.js'
+import { projectsOwnedBy, setProjectOwner } from '../db/queries/projects.js'
+import { deleteUserSessions } from '../db/queries/sessions.js'
+import {
+  anonymizeUser,
+  findUserByUsername,
+  insertUser,
+  setPasswordHash,
+  usernameKey,
+} from '../db/queries/users.js'
 import type { UserRow } from '../db/types.js'
 import { conflict, unauthorized } from '../errors.js'
 import { cleanName } from '../text.js'
-import { deletedUsernameKey, findUserByUsername, usernameKey } from '../users/queries.js'
+import { nowIso } from '../time.js'
 import { hashPassword, verifyPassword } from './passwords.js'
-import { deleteUserSessions } from './sessions.js'
 
 // Account rules, shared by every route that touches them.
 
@@ -27,20 +35,13 @@ export async function register(ctx: AppContext, input: RegisterInput): Promise<U
     input.display_name === undefined ? input.username : cleanName(input.display_name, 'display_name')
   const now = nowIso()
   try {
-    // The first account on an empty database is the admin; decided inside the insert itself.
-    const row = await ctx.db
-      .insertInto('users')
-      .values({
-        username: input.username,
-        username_key: key,
-        display_name: displayName,
-        password_hash: passwordHash,
-        role: sql<'user' | 'admin'>`case when exists (select 1 from users) then 'user' else 'admin' end`,
-        created_at: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow()
-    return row
+    return await insertUser(ctx.db, {
+      username: input.username,
+      username_key: key,
+      display_name: displayName,
+      password_hash: passwordHash,
+      created_at: now,
+    })
   } catch (error) {
     if (isUniqueViolation(error)) throw usernameTaken()
     throw error
@@ -77,7 +78,7 @@ export async function changePassword(
 ): Promise<void> {
   await checkPassword(user, current)
   const passwordHash = await hashPassword(next, ctx.config.argon2)
-  await ctx.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', user.id).execute()
+  await setPasswordHash(ctx.db, user.id, passwordHash)
   const ended = await deleteUserSessions(ctx.db, user.id, sessionId)
   ctx.sessions.dropUsers([user.id])
   if (ended.length > 0) {
@@ -90,60 +91,20 @@ export async function changePassword(
  * a deleted user; its name is freed (see deletedUsernameKey), its sessions, contacts and memberships go, its sockets close.
  */
 export async function deleteAccount(ctx: AppContext, userId: number): Promise<void> {
-  const memberships = await ctx.db
-    .selectFrom('conversation_members')
-    .select('conversation_id')
-    .where('user_id', '=', userId)
-    .execute()
+  const memberships = await conversationIdsOf(ctx.db, userId)
   await ctx.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('users')
-      .set({
-        // Shown as before; only the key is unique, and its tombstone value cannot be registered.
-        username: `deleted-${userId}`,
-        username_key: deletedUsernameKey(userId),
-        display_name: 'Deleted user',
-        password_hash: '',
-        deleted_at: nowIso(),
-      })
-      .where('id', '=', userId)
-      .execute()
-    await trx.deleteFrom('sessions').where('user_id', '=', userId).execute()
-    await trx
-      .deleteFrom('contacts')
-      .where((eb) => eb.or([eb('user_id', '=', userId), eb('contact_id', '=', userId)]))
-      .execute()
+    await anonymizeUser(trx, userId, nowIso())
+    await deleteUserSessions(trx, userId)
+    await deleteContactsOf(trx, userId)
     // Groups and projects lose the member; a direct conversation keeps them, shown as deleted.
-    await trx
-      .deleteFrom('conversation_members')
-      .where('user_id', '=', userId)
-      .where('conversation_id', 'in', (eb) =>
-        eb.selectFrom('conversations').select('id').where('kind', '!=', 'direct'),
-      )
-      .execute()
+    await leaveAllButDirect(trx, userId)
     // A project outlives its owner: the member who joined first takes it over.
-    const owned = await trx
-      .selectFrom('projects')
-      .select(['id', 'conversation_id'])
-      .where('owner_id', '=', userId)
-      .execute()
-    for (const project of owned) {
-      const heir = await trx
-        .selectFrom('conversation_members')
-        .select('user_id')
-        .where('conversation_id', '=', project.conversation_id)
-        .orderBy('joined_at')
-        .orderBy('user_id')
-        .executeTakeFirst()
-      if (heir)
-        await trx
-          .updateTable('projects')
-          .set({ owner_id: heir.user_id })
-          .where('id', '=', project.id)
-          .execute()
+    for (const project of await projectsOwnedBy(trx, userId)) {
+      const heir = await firstMember(trx, Number(project.conversation_id))
+      if (heir !== undefined) await setProjectOwner(trx, Number(project.id), heir)
     }
   })
   ctx.sessions.dropUsers([userId])
-  for (const row of memberships) ctx.members.changed(Number(row.conversation_id))
+  for (const conversationId of memberships) ctx.members.changed(conversationId)
   ctx.hub.publish({ kind: 'close_users', userIds: [userId], code: 4001, reason: 'account deleted' })
 }

@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
+import { findSession, type Session, type SessionLookup } from '../db/queries/sessions.js'
 import type { UserRow } from '../db/types.js'
 import { forbidden, unauthorized } from '../errors.js'
-import { findSession, type Session, type SessionLookup } from './sessions.js'
 
 export const SESSION_COOKIE = 'sid'
 

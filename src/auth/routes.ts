@@ -2,12 +2,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { errors, NoContent, UserEnvelope } from '../common-schemas.js'
 import type { AppContext } from '../context.js'
-import { presenceOfPeers } from '../users/presence-scope.js'
-import { toUserView } from '../users/view.js'
+import { createSession, deleteSession } from '../db/queries/sessions.js'
+import { presenceOfPeers } from '../presence/scope.js'
+import { toUserView } from '../presence/user-view.js'
 import { changePassword, checkCredentials, checkPassword, deleteAccount, register } from './accounts.js'
 import { authOf, requireUser, SESSION_COOKIE } from './authenticate.js'
 import { AuthResponse, ChangePasswordBody, DeleteAccountBody, LoginBody, RegisterBody } from './schemas.js'
-import { createSession, deleteSession } from './sessions.js'
 
 export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()

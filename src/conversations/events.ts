@@ -1,24 +1,41 @@
 import type { AppContext } from '../context.js'
-import type { MessageView } from './views.js'
+import type { UserView } from '../presence/user-view.js'
+import type { ConversationView, MessageView } from './views.js'
 
-// Frames are serialized once here and the same string goes to every recipient socket.
+// What happened, as the domains report it. They never build WebSocket frames: the realtime layer
+// turns each event into its frame once per node (src/realtime/connections.ts) and fans it out.
 
-export const frame = (type: string, payload: object): string => JSON.stringify({ type, ...payload })
+export type ConversationEvent =
+  | { type: 'message'; message: MessageView }
+  | { type: 'message_updated'; message: MessageView }
+  | { type: 'message_deleted'; conversation_id: number; message_id: number }
+  | { type: 'read'; conversation_id: number; user_id: number; message_id: number }
+  | { type: 'conversation'; conversation: ConversationView }
+  | { type: 'conversation_deleted'; conversation_id: number; project_id: number | null }
+  | { type: 'member_added'; conversation_id: number; user: UserView | undefined }
+  | { type: 'member_removed'; conversation_id: number; user_id: number }
 
 export function memberIds(ctx: AppContext, conversationId: number): Promise<number[]> {
   return ctx.members.get(conversationId)
 }
 
+/** The event for these users' sockets, on every node. */
+export function publishToUsers(ctx: AppContext, userIds: number[], event: ConversationEvent): void {
+  ctx.hub.publish({ kind: 'users', userIds, event })
+}
+
+/** The event for the sockets of the conversation's members. */
 export async function publishToMembers(
   ctx: AppContext,
   conversationId: number,
-  payload: string,
+  event: ConversationEvent,
 ): Promise<void> {
-  ctx.hub.publish({ kind: 'users', userIds: await memberIds(ctx, conversationId), frame: payload })
+  publishToUsers(ctx, await memberIds(ctx, conversationId), event)
 }
 
+/** A new message for its conversation's members (timed: the fan-out metric). */
 export async function publishMessage(ctx: AppContext, message: MessageView): Promise<void> {
   const started = performance.now()
-  await publishToMembers(ctx, message.conversation_id, frame('message', { message }))
+  await publishToMembers(ctx, message.conversation_id, { type: 'message', message })
   ctx.metrics.fanoutSeconds.observe((performance.now() - started) / 1000)
 }

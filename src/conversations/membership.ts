@@ -1,20 +1,27 @@
 import type { AppContext } from '../context.js'
-import { nowIso } from '../context.js'
+import {
+  deleteMembers,
+  findMembership,
+  insertMembers,
+  isMember,
+  memberIdsOf,
+  pageOfMemberConversations,
+  type MemberConversationRow as Row,
+} from '../db/queries/conversation-members.js'
+import {
+  findDirectConversationId,
+  insertConversation,
+  lockConversation,
+} from '../db/queries/conversations.js'
+import { insertMember } from '../db/queries/unread-counts.js'
+import { findUserById, findUserViews } from '../db/queries/users.js'
 import type { ConversationRow } from '../db/types.js'
 import { AppError, badRequest, forbidden, notFound } from '../errors.js'
 import { cleanName } from '../text.js'
-import { findUserById, findUserViews } from '../users/queries.js'
+import { nowIso } from '../time.js'
 import { decodeConversationCursor, encodeConversationCursor } from './conversation-cursor.js'
-import { frame } from './events.js'
-import { insertMember, lockConversation } from './unread.js'
-import { type ConversationView, conversationViews, type MemberConversationRow as Row } from './views.js'
-
-/** What a member's row adds to the conversation's: their read pointer and counts. */
-const MEMBER_COLUMNS = [
-  'conversation_members.last_read_message_id',
-  'conversation_members.unread_count',
-  'conversation_members.unread_mentions',
-] as const
+import { publishToUsers } from './events.js'
+import { type ConversationView, conversationViews } from './views.js'
 
 /** The conversation if `userId` is a member; NOT_FOUND otherwise, the same as if it did not exist. */
 export async function requireMembership(
@@ -22,26 +29,9 @@ export async function requireMembership(
   conversationId: number,
   userId: number,
 ): Promise<Row> {
-  const row = await ctx.db
-    .selectFrom('conversations')
-    .innerJoin('conversation_members', 'conversation_members.conversation_id', 'conversations.id')
-    .selectAll('conversations')
-    .select(MEMBER_COLUMNS)
-    .where('conversations.id', '=', conversationId)
-    .where('conversation_members.user_id', '=', userId)
-    .executeTakeFirst()
+  const row = await findMembership(ctx.db, conversationId, userId)
   if (!row) throw notFound('Conversation')
   return row
-}
-
-export async function isMember(ctx: AppContext, conversationId: number, userId: number): Promise<boolean> {
-  const row = await ctx.db
-    .selectFrom('conversation_members')
-    .select('user_id')
-    .where('conversation_id', '=', conversationId)
-    .where('user_id', '=', userId)
-    .executeTakeFirst()
-  return row !== undefined
 }
 
 export async function conversationFor(ctx: AppContext, conversationId: number, userId: number) {
@@ -65,27 +55,7 @@ export async function listConversations(
 ): Promise<ConversationPage> {
   const limit = page.limit ?? 50
   const before = page.before === undefined ? undefined : decodeConversationCursor(page.before)
-  const rows = await ctx.db
-    .selectFrom('conversations')
-    .innerJoin('conversation_members', 'conversation_members.conversation_id', 'conversations.id')
-    .selectAll('conversations')
-    .select(MEMBER_COLUMNS)
-    .where('conversation_members.user_id', '=', userId)
-    .$if(before !== undefined, (query) =>
-      query.where(({ or, and, eb }) =>
-        or([
-          eb('conversations.last_activity_at', '<', before?.lastActivityAt ?? ''),
-          and([
-            eb('conversations.last_activity_at', '=', before?.lastActivityAt ?? ''),
-            eb('conversations.id', '<', before?.id ?? 0),
-          ]),
-        ]),
-      ),
-    )
-    .orderBy('conversations.last_activity_at', 'desc')
-    .orderBy('conversations.id', 'desc')
-    .limit(limit + 1)
-    .execute()
+  const rows = await pageOfMemberConversations(ctx.db, userId, limit + 1, before)
   const shown = rows.slice(0, limit)
   const hasMore = rows.length > limit
   const last = shown[shown.length - 1]
@@ -127,13 +97,7 @@ export async function createConversation(
 
   // The pair's direct conversation, as the actor sees it, if it exists.
   const existingDirect = async () => {
-    const row = directKey
-      ? await ctx.db
-          .selectFrom('conversations')
-          .select('id')
-          .where('direct_key', '=', directKey)
-          .executeTakeFirst()
-      : undefined
+    const row = directKey ? await findDirectConversationId(ctx.db, directKey) : undefined
     return row && { conversation: await conversationFor(ctx, Number(row.id), actorId), created: false }
   }
   const existing = await existingDirect()
@@ -157,7 +121,7 @@ export async function createConversation(
   }
   const conversation = await conversationFor(ctx, id, actorId)
   // Everyone else hears of the new conversation at once; unread counts start at zero for all.
-  ctx.hub.publish({ kind: 'users', userIds: others, frame: frame('conversation', { conversation }) })
+  publishToUsers(ctx, others, { type: 'conversation', conversation })
   return { conversation, created: true }
 }
 
@@ -175,24 +139,16 @@ export async function createWithMembers(
   db = ctx.db,
 ): Promise<number> {
   const run = async (trx: typeof db) => {
-    const row = await trx
-      .insertInto('conversations')
-      .values({
-        kind: spec.kind,
-        title: spec.title,
-        project_id: spec.projectId ?? null,
-        direct_key: spec.directKey ?? null,
-        created_by: spec.createdBy,
-        created_at: spec.now,
-        last_activity_at: spec.now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow()
-    const id = Number(row.id)
-    await trx
-      .insertInto('conversation_members')
-      .values(spec.memberIds.map((userId) => ({ conversation_id: id, user_id: userId, joined_at: spec.now })))
-      .execute()
+    const id = await insertConversation(trx, {
+      kind: spec.kind,
+      title: spec.title,
+      project_id: spec.projectId ?? null,
+      direct_key: spec.directKey ?? null,
+      created_by: spec.createdBy,
+      created_at: spec.now,
+      last_activity_at: spec.now,
+    })
+    await insertMembers(trx, id, spec.memberIds, spec.now)
     return id
   }
   return db.isTransaction ? run(db) : db.transaction().execute(run)
@@ -213,21 +169,12 @@ export async function addMembers(ctx: AppContext, conversationId: number, userId
   })
   if (added.length === 0) return
   ctx.members.changed(conversationId)
-  const members = await ctx.db
-    .selectFrom('conversation_members')
-    .select('user_id')
-    .where('conversation_id', '=', conversationId)
-    .execute()
-  const existing = members.map((row) => Number(row.user_id)).filter((id) => !added.includes(id))
+  const existing = (await memberIdsOf(ctx.db, conversationId)).filter((id) => !added.includes(id))
   for (const userId of added) {
     const conversation = await conversationFor(ctx, conversationId, userId)
-    ctx.hub.publish({ kind: 'users', userIds: [userId], frame: frame('conversation', { conversation }) })
+    publishToUsers(ctx, [userId], { type: 'conversation', conversation })
     const user = conversation.members.find((member) => member.id === userId)
-    ctx.hub.publish({
-      kind: 'users',
-      userIds: existing,
-      frame: frame('member_added', { conversation_id: conversationId, user }),
-    })
+    publishToUsers(ctx, existing, { type: 'member_added', conversation_id: conversationId, user })
   }
 }
 
@@ -238,24 +185,15 @@ export async function removeMembers(
   userIds: number[],
 ): Promise<void> {
   if (userIds.length === 0) return
-  const before = await ctx.db
-    .selectFrom('conversation_members')
-    .select('user_id')
-    .where('conversation_id', '=', conversationId)
-    .execute()
-  await ctx.db
-    .deleteFrom('conversation_members')
-    .where('conversation_id', '=', conversationId)
-    .where('user_id', 'in', userIds)
-    .execute()
+  const audience = await memberIdsOf(ctx.db, conversationId)
+  await deleteMembers(ctx.db, conversationId, userIds)
   ctx.members.changed(conversationId)
   ctx.hub.publish({ kind: 'left_conversation', conversationId, userIds })
-  const audience = before.map((row) => Number(row.user_id))
   for (const userId of userIds) {
-    ctx.hub.publish({
-      kind: 'users',
-      userIds: audience,
-      frame: frame('member_removed', { conversation_id: conversationId, user_id: userId }),
+    publishToUsers(ctx, audience, {
+      type: 'member_removed',
+      conversation_id: conversationId,
+      user_id: userId,
     })
   }
 }
@@ -288,7 +226,7 @@ export async function removeGroupMember(
   if (userId !== actor.id && Number(conversation.created_by) !== actor.id && actor.role !== 'admin') {
     throw forbidden("Only the group's creator may remove other members")
   }
-  if (!(await isMember(ctx, conversationId, userId))) throw notFound('Member')
+  if (!(await isMember(ctx.db, conversationId, userId))) throw notFound('Member')
   await removeMembers(ctx, conversationId, [userId])
 }
 

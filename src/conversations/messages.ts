@@ -1,15 +1,25 @@
 import { unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type Kysely, sql, type Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { AppContext } from '../context.js'
-import { nowIso } from '../context.js'
-import { isPostgres } from '../db/schema-helpers.js'
+import { bumpChangeSeq, findChangeWindow } from '../db/queries/conversations.js'
+import { deleteFilesOfMessage } from '../db/queries/files.js'
+import {
+  changedSince,
+  earliestChangeAfter,
+  findMessage as findStoredMessage,
+  liveMessages,
+  tombstone,
+  updateContent,
+} from '../db/queries/messages.js'
+import { findProjectOwner } from '../db/queries/projects.js'
+import { moveReadPointer, uncountDeleted } from '../db/queries/unread-counts.js'
 import type { Database, MessageRow } from '../db/types.js'
-import type { BatchNotes } from '../db/write-batch.js'
 import { AppError, badRequest, forbidden, notFound } from '../errors.js'
-import { frame, publishMessage, publishToMembers } from './events.js'
+import { nowIso } from '../time.js'
+import type { ConversationContext } from './context.js'
+import { publishMessage, publishToMembers } from './events.js'
 import { requireMembership } from './membership.js'
-import { countNewMessages, moveReadPointer, uncountDeleted } from './unread.js'
 import { type MessageView, messageViews, toMessageView } from './views.js'
 
 export const MAX_CONTENT = 4000
@@ -23,70 +33,29 @@ export function checkContent(content: string): string {
   return content
 }
 
-/**
- * Appends a message inside the caller's transaction, if the sender is a member at that moment
- * (NOT_FOUND otherwise, and nothing is written). Bumping the conversation's change number first
- * locks its row (PostgreSQL), so ids and change numbers follow commit order per conversation; on
- * PostgreSQL the membership row is share-locked too, so a removal waits for this commit or wins.
- * The members' unread counts are updated once per batch (countNewMessages).
- */
-export async function appendMessage(
-  trx: Transaction<Database>,
-  notes: BatchNotes,
-  input: { conversationId: number; senderId: number; content: string; clientId: string | null },
-): Promise<MessageRow> {
-  const now = nowIso()
-  const lockMember = isPostgres(trx)
-  const conversation = await trx
-    .updateTable('conversations')
-    .set({ change_seq: sql`change_seq + 1`, last_activity_at: now })
-    .where('id', '=', input.conversationId)
-    .where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom('conversation_members')
-          .select('user_id')
-          .where('conversation_id', '=', input.conversationId)
-          .where('user_id', '=', input.senderId)
-          .$if(lockMember, (query) => query.forKeyShare()),
-      ),
-    )
-    .returning('change_seq')
-    .executeTakeFirst()
-  if (!conversation) throw notFound('Conversation')
-  const row = await trx
-    .insertInto('messages')
-    .values({
-      conversation_id: input.conversationId,
-      sender_id: input.senderId,
-      content: input.content,
-      client_id: input.clientId,
-      created_at: now,
-      change_seq: Number(conversation.change_seq),
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow()
-  notes.add(countNewMessages, { conversationId: input.conversationId, senderId: input.senderId })
-  return row
-}
-
 async function oneView(ctx: AppContext, row: MessageRow): Promise<MessageView> {
   const [view] = await messageViews(ctx.db, [row])
   return view
 }
 
+export interface SentMessage {
+  message: MessageView
+  /** false when the client_id named an earlier message: nothing new to announce. */
+  created: boolean
+}
+
 /**
- * Sends a message: commits (grouped with the other writes of this loop turn), then fans out.
- * A repeated client_id from the same sender returns the first message and sends nothing new.
- * `committed` runs after the commit and before the fan-out: a socket's `ack` goes out ahead of
- * the `message` frame that its own socket gets too.
+ * Sends a message: commits (grouped with the other writes of this loop turn) and returns what
+ * happened, announced to nobody yet: the caller answers its own client first, then calls
+ * announceSent, so a socket's `ack` goes out ahead of the `message` frame its own socket gets too.
+ * A repeated client_id from the same sender returns the first message.
  */
 export async function sendMessage(
-  ctx: AppContext,
+  ctx: ConversationContext,
   senderId: number,
   conversationId: number,
   input: { content: string; client_id?: string },
-  committed?: (message: MessageView) => void,
-): Promise<{ message: MessageView; created: boolean }> {
+): Promise<SentMessage> {
   ctx.limits.spendWrite(senderId)
   const content = checkContent(input.content)
   if (!(await ctx.members.has(conversationId, senderId))) throw notFound('Conversation')
@@ -96,35 +65,27 @@ export async function sendMessage(
     content,
     clientId: input.client_id ?? null,
   })
-  const message = result.created ? toMessageView(result.row) : await oneView(ctx, result.row)
-  committed?.(message)
-  if (result.created) {
-    ctx.metrics.messagesIn.inc()
-    await publishMessage(ctx, message)
-  }
-  return { message, created: result.created }
+  if (!result.created) return { message: await oneView(ctx, result.row), created: false }
+  ctx.metrics.messagesIn.inc()
+  return { message: toMessageView(result.row), created: true }
+}
+
+/** Tells the members of a message sendMessage created (a repeat announces nothing). */
+export async function announceSent(ctx: AppContext, sent: SentMessage): Promise<void> {
+  if (sent.created) await publishMessage(ctx, sent.message)
 }
 
 async function findMessage(ctx: AppContext, conversationId: number, messageId: number): Promise<MessageRow> {
-  const row = await ctx.db
-    .selectFrom('messages')
-    .selectAll()
-    .where('id', '=', messageId)
-    .where('conversation_id', '=', conversationId)
-    .executeTakeFirst()
+  const row = await findStoredMessage(ctx.db, conversationId, messageId)
   if (!row || row.deleted_at !== null) throw notFound('Message')
   return row
 }
 
-/** Marks a change to a message: the next change number of its conversation. */
+/** Marks a change to a message: the next change number of its conversation (which must exist). */
 async function bumpChange(trx: Transaction<Database>, conversationId: number): Promise<number> {
-  const row = await trx
-    .updateTable('conversations')
-    .set({ change_seq: sql`change_seq + 1` })
-    .where('id', '=', conversationId)
-    .returning('change_seq')
-    .executeTakeFirstOrThrow()
-  return Number(row.change_seq)
+  const changeSeq = await bumpChangeSeq(trx, conversationId)
+  if (changeSeq === undefined) throw notFound('Conversation')
+  return changeSeq
 }
 
 export async function editMessage(
@@ -142,17 +103,11 @@ export async function editMessage(
   const lockConversation = { key: conversationId }
   const row = await ctx.writes.run(async (trx) => {
     const changeSeq = await bumpChange(trx, conversationId)
-    return trx
-      .updateTable('messages')
-      .set({ content, edited_at: nowIso(), change_seq: changeSeq })
-      .where('id', '=', messageId)
-      .where('deleted_at', 'is', null)
-      .returningAll()
-      .executeTakeFirst()
+    return updateContent(trx, messageId, { content, editedAt: nowIso(), changeSeq })
   }, lockConversation)
   if (!row) throw notFound('Message')
   const message = await oneView(ctx, row)
-  await publishToMembers(ctx, conversationId, frame('message_updated', { message }))
+  await publishToMembers(ctx, conversationId, { type: 'message_updated', message })
   return message
 }
 
@@ -175,43 +130,23 @@ export async function deleteMessage(
     // The text is gone for good; the row stays as a tombstone so the change feed can say so.
     // Only the first of two deletes at once gets the row: the other is rolled back to its
     // savepoint (change number included) and answers NOT_FOUND, as for any deleted message.
-    const deleted = await trx
-      .updateTable('messages')
-      .set({ content: '', deleted_at: nowIso(), change_seq: changeSeq })
-      .where('id', '=', messageId)
-      .where('conversation_id', '=', conversationId)
-      .where('deleted_at', 'is', null)
-      .returning('sender_id')
-      .executeTakeFirst()
+    const deleted = await tombstone(trx, conversationId, messageId, { deletedAt: nowIso(), changeSeq })
     if (!deleted) throw notFound('Message')
     await uncountDeleted(trx, { conversationId, messageId, senderId: Number(deleted.sender_id) })
     // A project's files outlive the announcement; files sent into a conversation go with their message.
-    await trx
-      .updateTable('files')
-      .set({ message_id: null })
-      .where('message_id', '=', messageId)
-      .where('project_id', 'is not', null)
-      .execute()
-    return trx.deleteFrom('files').where('message_id', '=', messageId).returning('storage_name').execute()
+    return deleteFilesOfMessage(trx, messageId)
   }, lockConversation)
-  await Promise.all(
-    removedFiles.map((file) => unlink(join(ctx.config.uploadDir, file.storage_name)).catch(() => {})),
-  )
-  await publishToMembers(
-    ctx,
-    conversationId,
-    frame('message_deleted', { conversation_id: conversationId, message_id: messageId }),
-  )
+  await Promise.all(removedFiles.map((name) => unlink(join(ctx.config.uploadDir, name)).catch(() => {})))
+  await publishToMembers(ctx, conversationId, {
+    type: 'message_deleted',
+    conversation_id: conversationId,
+    message_id: messageId,
+  })
 }
 
 async function ownsProject(ctx: AppContext, projectId: number | null, userId: number): Promise<boolean> {
   if (projectId === null) return false
-  const project = await ctx.db
-    .selectFrom('projects')
-    .select('owner_id')
-    .where('id', '=', projectId)
-    .executeTakeFirst()
-  return project !== undefined && Number(project.owner_id) === userId
+  return (await findProjectOwner(ctx.db, projectId)) === userId
 }
 
 /** Moves my read pointer forward (never back) and tells the members. */
@@ -223,12 +158,7 @@ export async function markRead(
 ): Promise<number> {
   const membership = await requireMembership(ctx, conversationId, userId)
   if (messageId > 0) {
-    const exists = await ctx.db
-      .selectFrom('messages')
-      .select('id')
-      .where('id', '=', messageId)
-      .where('conversation_id', '=', conversationId)
-      .executeTakeFirst()
+    const exists = await findStoredMessage(ctx.db, conversationId, messageId)
     if (!exists) throw notFound('Message')
   }
   const current = Number(membership.last_read_message_id)
@@ -236,11 +166,12 @@ export async function markRead(
   // Counted again with the move (bounded by the messages after the new pointer).
   // Not moved: a concurrent mark_read took it further, and announces that.
   if (!(await moveReadPointer(ctx.db, conversationId, userId, messageId))) return messageId
-  await publishToMembers(
-    ctx,
-    conversationId,
-    frame('read', { conversation_id: conversationId, user_id: userId, message_id: messageId }),
-  )
+  await publishToMembers(ctx, conversationId, {
+    type: 'read',
+    conversation_id: conversationId,
+    user_id: userId,
+    message_id: messageId,
+  })
   return messageId
 }
 
@@ -256,21 +187,12 @@ export async function history(
   page: { before?: number; after?: number; limit?: number },
 ): Promise<HistoryPage> {
   const limit = page.limit ?? 50
-  let query = db
-    .selectFrom('messages')
-    .selectAll()
-    .where('conversation_id', '=', conversationId)
-    .where('deleted_at', 'is', null)
-    .limit(limit + 1)
-  if (page.after !== undefined) {
-    query = query.where('id', '>', page.after).orderBy('id', 'asc')
-    if (page.before !== undefined) query = query.where('id', '<', page.before)
-    const rows = await query.execute()
-    return { messages: await messageViews(db, rows.slice(0, limit)), has_more: rows.length > limit }
+  const rows = await liveMessages(db, conversationId, { ...page, limit: limit + 1 })
+  const shown = rows.slice(0, limit)
+  return {
+    messages: await messageViews(db, page.after !== undefined ? shown : shown.reverse()),
+    has_more: rows.length > limit,
   }
-  if (page.before !== undefined) query = query.where('id', '<', page.before)
-  const rows = await query.orderBy('id', 'desc').execute()
-  return { messages: await messageViews(db, rows.slice(0, limit).reverse()), has_more: rows.length > limit }
 }
 
 /**
@@ -284,11 +206,7 @@ export async function historyAt(
   seen: number,
 ): Promise<{ page: HistoryPage; version: number | undefined }> {
   const result = await history(db, conversationId, page)
-  const now = await db
-    .selectFrom('conversations')
-    .select('change_seq')
-    .where('id', '=', conversationId)
-    .executeTakeFirst()
+  const now = await findChangeWindow(db, conversationId)
   return { page: result, version: now && Number(now.change_seq) === seen ? seen : undefined }
 }
 
@@ -313,22 +231,12 @@ export function changes(
   limit = 50,
 ): Promise<ChangesPage> {
   return snapshot(db).execute(async (trx) => {
-    const conversation = await trx
-      .selectFrom('conversations')
-      .select(['change_seq', 'change_floor'])
-      .where('id', '=', conversationId)
-      .executeTakeFirstOrThrow()
+    const conversation = await findChangeWindow(trx, conversationId)
+    if (!conversation) throw notFound('Conversation')
     if (cursor > Number(conversation.change_seq) || cursor < Number(conversation.change_floor)) {
       throw cursorExpired()
     }
-    const rows = await trx
-      .selectFrom('messages')
-      .selectAll()
-      .where('conversation_id', '=', conversationId)
-      .where('change_seq', '>', cursor)
-      .orderBy('change_seq', 'asc')
-      .limit(limit + 1)
-      .execute()
+    const rows = await changedSince(trx, conversationId, cursor, limit + 1)
     const hasMore = rows.length > limit
     const page = rows.slice(0, limit)
     return {
@@ -346,23 +254,14 @@ export function historyWithCursor(
   page: { after?: number; limit?: number },
 ): Promise<ChangesPage> {
   return snapshot(db).execute(async (trx) => {
-    const conversation = await trx
-      .selectFrom('conversations')
-      .select('change_seq')
-      .where('id', '=', conversationId)
-      .executeTakeFirstOrThrow()
+    const conversation = await findChangeWindow(trx, conversationId)
+    if (!conversation) throw notFound('Conversation')
     const result = await history(trx, conversationId, page)
     if (page.after === undefined || !result.has_more)
       return { ...result, cursor: Number(conversation.change_seq) }
     // Catching up page by page: the cursor must not pass the messages still to come, so it stops
     // just before the earliest change among them (a replay may repeat some; clients dedupe by id).
     const lastId = result.messages[result.messages.length - 1].id
-    const next = await trx
-      .selectFrom('messages')
-      .select((eb) => eb.fn.min('change_seq').as('seq'))
-      .where('conversation_id', '=', conversationId)
-      .where('id', '>', lastId)
-      .executeTakeFirstOrThrow()
-    return { ...result, cursor: Number(next.seq) - 1 }
+    return { ...result, cursor: (await earliestChangeAfter(trx, conversationId, lastId)) - 1 }
   })
 }

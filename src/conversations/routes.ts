@@ -1,12 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { authOf, requireUser } from '../auth/authenticate.js'
+import { historyKey } from '../caches/history-pages.js'
 import { errors, NoContent, UserList } from '../common-schemas.js'
-import type { AppContext } from '../context.js'
-import { presenceFor } from '../users/presence-scope.js'
-import { searchUsers } from '../users/queries.js'
-import { toUserView } from '../users/view.js'
-import { historyKey } from './history-cache.js'
+import { searchUsers } from '../db/queries/users.js'
+import { presenceFor } from '../presence/scope.js'
+import { toUserView } from '../presence/user-view.js'
+import type { ConversationContext } from './context.js'
 import {
   addGroupMember,
   conversationFor,
@@ -15,7 +15,15 @@ import {
   removeGroupMember,
   requireMembership,
 } from './membership.js'
-import { changes, deleteMessage, editMessage, historyAt, markRead, sendMessage } from './messages.js'
+import {
+  announceSent,
+  changes,
+  deleteMessage,
+  editMessage,
+  historyAt,
+  markRead,
+  sendMessage,
+} from './messages.js'
 import {
   AddMemberBody,
   ChangesPage,
@@ -41,7 +49,10 @@ function sendJson(reply: FastifyReply, body: string): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(body)
 }
 
-export async function conversationRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+export async function conversationRoutes(
+  app: FastifyInstance,
+  { ctx }: { ctx: ConversationContext },
+): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()
   // onRequest: a caller without a session gets 401 before any body is read.
   app.addHook('onRequest', requireUser(ctx))
@@ -210,6 +221,7 @@ export async function conversationRoutes(app: FastifyInstance, { ctx }: { ctx: A
     },
     async (request, reply) => {
       const result = await sendMessage(ctx, authOf(request).user.id, request.params.id, request.body)
+      await announceSent(ctx, result)
       return reply.status(result.created ? 201 : 200).send({ message: result.message })
     },
   )

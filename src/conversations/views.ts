@@ -1,9 +1,14 @@
 import type { Kysely } from 'kysely'
 import type { AppContext } from '../context.js'
-import type { ConversationRow, Database, FileRow, MessageRow } from '../db/types.js'
-import { presenceOfPeers } from '../users/presence-scope.js'
-import { findUserViews } from '../users/queries.js'
-import { toUserView, type UserView } from '../users/view.js'
+import { type MemberConversationRow, membersInJoinOrder } from '../db/queries/conversation-members.js'
+import { filesOfMessages } from '../db/queries/files.js'
+import { latestLiveMessages } from '../db/queries/messages.js'
+import { findUserViews } from '../db/queries/users.js'
+import type { Database, FileRow, MessageRow } from '../db/types.js'
+import { presenceOfPeers } from '../presence/scope.js'
+import { toUserView, type UserView } from '../presence/user-view.js'
+
+export type { MemberConversationRow }
 
 // Rows to the contract's objects. Kept apart from the rules so every caller shapes them alike.
 
@@ -50,12 +55,6 @@ export interface ConversationView {
 }
 
 /** A conversation's row with the viewer's member row: read pointer and stored counts. */
-export type MemberConversationRow = ConversationRow & {
-  last_read_message_id: number
-  unread_count: number
-  unread_mentions: number
-}
-
 export function toFileView(row: FileRow): FileView {
   return {
     id: Number(row.id),
@@ -90,12 +89,7 @@ export async function messageViews(db: Kysely<Database>, rows: MessageRow[]): Pr
   const ids = rows.filter((row) => row.deleted_at === null).map((row) => Number(row.id))
   const byMessage = new Map<number, FileView[]>()
   if (ids.length > 0) {
-    const files = await db
-      .selectFrom('files')
-      .selectAll()
-      .where('message_id', 'in', ids)
-      .orderBy('id')
-      .execute()
+    const files = await filesOfMessages(db, ids)
     for (const file of files) {
       const list = byMessage.get(Number(file.message_id)) ?? []
       list.push(toFileView(file))
@@ -116,13 +110,7 @@ export async function conversationViews(
   if (rows.length === 0) return []
   const ids = rows.map((row) => Number(row.id))
   const db = ctx.db
-  const memberRows = await db
-    .selectFrom('conversation_members')
-    .select(['conversation_id', 'user_id', 'last_read_message_id'])
-    .where('conversation_id', 'in', ids)
-    .orderBy('joined_at')
-    .orderBy('user_id')
-    .execute()
+  const memberRows = await membersInJoinOrder(db, ids)
   const users = new Map(
     (await findUserViews(db, [...new Set(memberRows.map((row) => Number(row.user_id)))])).map((user) => [
       Number(user.id),
@@ -130,27 +118,7 @@ export async function conversationViews(
       toUserView(user, presenceOfPeers(ctx)),
     ]),
   )
-  // Each conversation's latest live message, found from the end of its index (a max() grouped
-  // by conversation would read every message of every conversation on the page).
-  const lastMessages = await db
-    .selectFrom('messages')
-    .selectAll()
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('conversations as c')
-        .select((e) =>
-          e
-            .selectFrom('messages as m')
-            .select('m.id')
-            .whereRef('m.conversation_id', '=', 'c.id')
-            .where('m.deleted_at', 'is', null)
-            .orderBy('m.id', 'desc')
-            .limit(1)
-            .as('id'),
-        )
-        .where('c.id', 'in', ids),
-    )
-    .execute()
+  const lastMessages = await latestLiveMessages(db, ids)
   const lastViews = new Map(
     (await messageViews(db, lastMessages)).map((message) => [message.conversation_id, message]),
   )

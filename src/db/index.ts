@@ -191,18 +191,3 @@ export function isUniqueViolation(error: unknown): boolean {
   if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE') return true
   return /UNIQUE constraint failed|duplicate key value/i.test(String((error as Error | null)?.message))
 }
-
-/**
- * The path of the first string holding U+0000 in a parsed JSON value, or undefined. PostgreSQL's
- * text cannot store that character (SQLite can): input carrying it is refused with a 400 in
- * both dialects, so they behave alike.
- */
-export function findNul(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path || '/' : undefined
-  if (typeof value !== 'object' || value === null) return undefined
-  for (const [key, item] of Object.entries(value)) {
-    const found = findNul(item, `${path}/${key}`)
-    if (found) return found
-  }
-  return undefined
-}

@@ -1,24 +1,12 @@
-import { readdir } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
+import { migrations } from '../../migrations/index.js'
 import { isPostgres } from './schema-helpers.js'
 
-const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations')
-
-/** Numbered files in `migrations/` (`0001_accounts.ts`, ...), applied in name order. */
-class NumberedFileProvider implements MigrationProvider {
+/** The static index in `migrations/index.ts`: no directory listing or dynamic import at start. */
+class StaticProvider implements MigrationProvider {
+  constructor(private readonly index: Readonly<Record<string, Migration>>) {}
   async getMigrations(): Promise<Record<string, Migration>> {
-    const files = (await readdir(MIGRATIONS_DIR))
-      .filter((name) => /^\d{4}_[\w-]+\.(ts|js)$/.test(name))
-      .sort()
-    const migrations: Record<string, Migration> = {}
-    for (const file of files) {
-      migrations[file.replace(/\.(ts|js)$/, '')] = await import(
-        pathToFileURL(join(MIGRATIONS_DIR, file)).href
-      )
-    }
-    return migrations
+    return { ...this.index }
   }
 }
 
@@ -29,7 +17,7 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const migrationTableSchema = isPostgres(db)
     ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
     : undefined
-  const migrator = new Migrator({ db, provider: new NumberedFileProvider(), migrationTableSchema })
+  const migrator = new Migrator({ db, provider: new StaticProvider(migrations), migrationTableSchema })
   const { error, results } = await migrator.migrateToLatest()
   if (error) throw error
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)

@@ -3,8 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import type { FileRow } from '../db/types.js'
 import { AppError, notFound } from '../errors.js'
+import { storagePath } from '../storage/files.js'
 import { contentDisposition } from './names.js'
-import { storagePath } from './storage.js'
 
 // GET /files/:id: the bytes as a download, never as a page of ours. Content-Disposition: attachment,
 // nosniff, and a sandboxing CSP in case a browser renders it anyway; Range and ETag for resuming.

@@ -1,9 +1,8 @@
-import { sql } from 'kysely'
 import type { AppContext } from '../context.js'
-import { nowIso } from '../context.js'
-import { frame, publishMessage, publishToMembers } from '../conversations/events.js'
+import type { ConversationContext } from '../conversations/context.js'
+import { publishMessage, publishToMembers } from '../conversations/events.js'
 import { requireMembership } from '../conversations/membership.js'
-import { appendMessage, checkContent } from '../conversations/messages.js'
+import { checkContent } from '../conversations/messages.js'
 import {
   type FileView,
   type MessageView,
@@ -11,11 +10,14 @@ import {
   toFileView,
   toMessageView,
 } from '../conversations/views.js'
+import { bumpChangeSeq } from '../db/queries/conversations.js'
+import { deleteFile, filesOfProject, findFileOfMember, findProjectFile } from '../db/queries/files.js'
+import { touchChange } from '../db/queries/messages.js'
 import type { FileRow, MessageRow } from '../db/types.js'
 import { AppError, forbidden, notFound } from '../errors.js'
 import { requireProjectMember } from '../projects/projects.js'
-import { requireQuotaFor, requireQuotaLeft } from './quota.js'
-import { removeStoredFiles } from './storage.js'
+import { removeStoredFiles } from '../storage/files.js'
+import { requireQuotaLeft } from './quota.js'
 import type { Upload } from './upload.js'
 
 // Files as rows: committed together with the message that carries them, after the bytes are on
@@ -37,114 +39,88 @@ async function orRemove<T>(ctx: AppContext, upload: Upload, work: () => Promise<
   }
 }
 
-/**
- * Commits the file row and the message carrying it in one transaction, then fans the message out.
- * The bytes are already on disk (the caller removes them if this fails); the caller publishes.
- */
-async function commitUpload(
-  ctx: AppContext,
-  input: {
-    upload: Upload
-    conversationId: number
-    projectId: number | null
-    uploaderId: number
-    content: string
-  },
-): Promise<{ file: FileView; message: MessageView }> {
-  const { upload, conversationId, uploaderId } = input
-  const committed = await ctx.writes.run(
-    async (trx, notes) => {
-      // appendMessage checks the membership again in this transaction: the uploader may have
-      // been removed while the bytes were arriving.
-      const message = await appendMessage(trx, notes, {
-        conversationId,
-        senderId: uploaderId,
-        content: input.content,
-        clientId: null,
-      }).catch((error: unknown) => {
-        if (error instanceof AppError && error.code === 'NOT_FOUND' && input.projectId !== null) {
-          throw notFound('Project')
-        }
-        throw error
-      })
-      // In the transaction that inserts the row, so concurrent uploads cannot both pass it.
-      await requireQuotaFor(trx, uploaderId, upload.size, ctx.config.uploadQuotaBytes)
-      const file = await trx
-        .insertInto('files')
-        .values({
-          name: upload.name,
-          size: upload.size,
-          content_type: upload.contentType,
-          sha256: upload.sha256,
-          storage_name: upload.storageName,
-          uploaded_by: uploaderId,
-          project_id: input.projectId,
-          conversation_id: conversationId,
-          message_id: Number(message.id),
-          created_at: nowIso(),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow()
-      return { file, message }
-    },
-    { key: conversationId },
-  )
-  ctx.metrics.messagesIn.inc()
-  const file = toFileView(committed.file)
-  return { file, message: toMessageView(committed.message, [file]) }
+/** Where an admitted upload goes: checked before its body is read. */
+export interface UploadTarget {
+  conversationId: number
+  projectId: number | null
+  /** The message's text when the upload has no caption. */
+  defaultCaption: (fileName: string) => string
 }
 
 /**
- * Before an upload's body is read: it spends the account's upload budget, and is refused at once
- * if the account has no byte of its quota left.
+ * Before an upload's body is read: the uploader is a member (NOT_FOUND otherwise), it spends the
+ * account's upload budget, and it is refused at once if the account has no byte of its quota left.
  */
-export async function admitUpload(ctx: AppContext, uploaderId: number): Promise<void> {
+export async function admitConversationUpload(
+  ctx: AppContext,
+  uploaderId: number,
+  conversationId: number,
+): Promise<UploadTarget> {
+  const conversation = await requireMembership(ctx, conversationId, uploaderId)
+  await admitUpload(ctx, uploaderId)
+  const projectId = conversation.project_id === null ? null : Number(conversation.project_id)
+  return { conversationId, projectId, defaultCaption: (name) => name }
+}
+
+/** As admitConversationUpload, for an upload to a project (announced in its conversation). */
+export async function admitProjectUpload(
+  ctx: AppContext,
+  uploaderId: number,
+  projectId: number,
+): Promise<UploadTarget> {
+  const project = await requireProjectMember(ctx, projectId, uploaderId)
+  await admitUpload(ctx, uploaderId)
+  return {
+    conversationId: Number(project.conversation_id),
+    projectId: Number(project.id),
+    defaultCaption: (name) => `Uploaded ${name}`,
+  }
+}
+
+async function admitUpload(ctx: AppContext, uploaderId: number): Promise<void> {
   ctx.limits.spendUpload(uploaderId)
   await requireQuotaLeft(ctx, uploaderId)
 }
 
-/** An upload to a project, announced in its conversation. */
-export async function addProjectFile(
-  ctx: AppContext,
-  uploaderId: number,
-  projectId: number,
-  upload: Upload,
-): Promise<{ file: FileView; message: MessageView }> {
-  const result = await orRemove(ctx, upload, async () => {
-    const content = caption(upload) ?? `Uploaded ${upload.name}`
-    const project = await requireProjectMember(ctx, projectId, uploaderId)
-    return commitUpload(ctx, {
-      upload,
-      conversationId: Number(project.conversation_id),
-      projectId: Number(project.id),
-      uploaderId,
-      content,
-    })
-  })
-  await publishMessage(ctx, result.message)
-  return result
-}
-
 /**
- * A file sent into any conversation: a message carrying it. In a project's conversation it also
- * becomes one of the project's files.
+ * An upload already on disk becomes a message carrying it: appended like any message, its file
+ * row in the same transaction (which checks the membership and the quota again: the uploader may
+ * have been removed, or uploaded elsewhere, while the bytes were arriving). If that fails, the
+ * bytes go too. In a project's conversation the file is also one of the project's files.
  */
-export async function addConversationFile(
-  ctx: AppContext,
+export async function addFile(
+  ctx: ConversationContext,
   uploaderId: number,
-  conversationId: number,
+  target: UploadTarget,
   upload: Upload,
 ): Promise<{ file: FileView; message: MessageView }> {
   const result = await orRemove(ctx, upload, async () => {
-    const content = caption(upload) ?? upload.name
-    const conversation = await requireMembership(ctx, conversationId, uploaderId)
-    return commitUpload(ctx, {
-      upload,
-      conversationId,
-      projectId: conversation.project_id === null ? null : Number(conversation.project_id),
-      uploaderId,
-      content,
-    })
+    const appended = await ctx.messages
+      .append({
+        conversationId: target.conversationId,
+        senderId: uploaderId,
+        content: caption(upload) ?? target.defaultCaption(upload.name),
+        clientId: null,
+        attachment: {
+          name: upload.name,
+          size: upload.size,
+          contentType: upload.contentType,
+          sha256: upload.sha256,
+          storageName: upload.storageName,
+          projectId: target.projectId,
+          quotaBytes: ctx.config.uploadQuotaBytes,
+        },
+      })
+      .catch((error: unknown) => {
+        if (error instanceof AppError && error.code === 'NOT_FOUND' && target.projectId !== null) {
+          throw notFound('Project')
+        }
+        throw error
+      })
+    if (!appended.file) throw new Error('the message store committed an upload without its file')
+    ctx.metrics.messagesIn.inc()
+    const file = toFileView(appended.file)
+    return { file, message: toMessageView(appended.row, [file]) }
   })
   await publishMessage(ctx, result.message)
   return result
@@ -157,13 +133,7 @@ export async function listProjectFiles(
   projectId: number,
 ): Promise<FileView[]> {
   await requireProjectMember(ctx, projectId, userId)
-  const rows = await ctx.db
-    .selectFrom('files')
-    .selectAll()
-    .where('project_id', '=', projectId)
-    .orderBy('id', 'desc')
-    .execute()
-  return rows.map(toFileView)
+  return (await filesOfProject(ctx.db, projectId)).map(toFileView)
 }
 
 /**
@@ -178,12 +148,7 @@ export async function deleteProjectFile(
 ): Promise<void> {
   ctx.limits.spendWrite(actorId)
   const project = await requireProjectMember(ctx, projectId, actorId)
-  const file = await ctx.db
-    .selectFrom('files')
-    .selectAll()
-    .where('id', '=', fileId)
-    .where('project_id', '=', projectId)
-    .executeTakeFirst()
+  const file = await findProjectFile(ctx.db, projectId, fileId)
   if (!file) throw notFound('File')
   if (Number(file.uploaded_by) !== actorId && Number(project.owner_id) !== actorId) {
     throw forbidden("Only the file's uploader or the project's owner may delete it")
@@ -195,31 +160,15 @@ export async function deleteProjectFile(
       // message that carried the file changes: it takes the next change number, for the feed.
       let changeSeq: number | undefined
       if (messageId !== null) {
-        const conversation = await trx
-          .updateTable('conversations')
-          .set({ change_seq: sql`change_seq + 1` })
-          .where('id', '=', Number(file.conversation_id))
-          .returning('change_seq')
-          .executeTakeFirstOrThrow()
-        changeSeq = Number(conversation.change_seq)
+        changeSeq = await bumpChangeSeq(trx, Number(file.conversation_id))
       }
-      const deleted = await trx
-        .deleteFrom('files')
-        .where('id', '=', fileId)
-        .returning('storage_name')
-        .executeTakeFirst()
-      if (!deleted) return undefined
+      const storageName = await deleteFile(trx, fileId)
+      if (storageName === undefined) return undefined
       let message: MessageRow | undefined
       if (messageId !== null && changeSeq !== undefined) {
-        message = await trx
-          .updateTable('messages')
-          .set({ change_seq: changeSeq })
-          .where('id', '=', messageId)
-          .where('deleted_at', 'is', null)
-          .returningAll()
-          .executeTakeFirst()
+        message = await touchChange(trx, messageId, changeSeq)
       }
-      return { storageName: deleted.storage_name, message }
+      return { storageName, message }
     },
     { key: Number(file.conversation_id) },
   )
@@ -227,19 +176,13 @@ export async function deleteProjectFile(
   await removeStoredFiles(ctx.config.uploadDir, [changed.storageName]).catch(() => {})
   if (changed.message) {
     const [message] = await messageViews(ctx.db, [changed.message])
-    await publishToMembers(ctx, message.conversation_id, frame('message_updated', { message }))
+    await publishToMembers(ctx, message.conversation_id, { type: 'message_updated', message })
   }
 }
 
 /** A file the caller may download: they are a member of its conversation. NOT_FOUND otherwise. */
 export async function fileForDownload(ctx: AppContext, fileId: number, userId: number): Promise<FileRow> {
-  const file = await ctx.db
-    .selectFrom('files')
-    .innerJoin('conversation_members', 'conversation_members.conversation_id', 'files.conversation_id')
-    .selectAll('files')
-    .where('files.id', '=', fileId)
-    .where('conversation_members.user_id', '=', userId)
-    .executeTakeFirst()
+  const file = await findFileOfMember(ctx.db, fileId, userId)
   if (!file) throw notFound('File')
   return file
 }

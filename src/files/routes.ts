@@ -4,20 +4,18 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { authOf, requireUser } from '../auth/authenticate.js'
 import { errors, IdParams, NoContent } from '../common-schemas.js'
-import type { AppContext } from '../context.js'
-import { requireMembership } from '../conversations/membership.js'
+import type { ConversationContext } from '../conversations/context.js'
 import { FileObject, Message } from '../conversations/schemas.js'
-import { requireProjectMember } from '../projects/projects.js'
+import { ensureUploadDir, sweepOrphans } from '../storage/files.js'
 import { sendFile } from './download.js'
 import {
-  addConversationFile,
-  addProjectFile,
-  admitUpload,
+  addFile,
+  admitConversationUpload,
+  admitProjectUpload,
   deleteProjectFile,
   fileForDownload,
   listProjectFiles,
 } from './files.js'
-import { ensureUploadDir, sweepOrphans } from './storage.js'
 import { multipartLimits, receiveUpload } from './upload.js'
 
 const FileEnvelope = Type.Object({ file: Type.Ref(FileObject), message: Type.Ref(Message) })
@@ -29,7 +27,7 @@ const multipartBody = {
   description: 'multipart/form-data: the file in the field `file`; optional text field `content` (a caption)',
 }
 
-export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: ConversationContext }): Promise<void> {
   await ensureUploadDir(ctx.config.uploadDir)
   // Housekeeping in the background: start-up does not wait on a large directory.
   const sweeping = sweepOrphans(ctx.db, ctx.config.uploadDir).then(
@@ -68,14 +66,12 @@ export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     async (request, reply) => {
       const me = authOf(request).user.id
       // Not a member, or over a budget: the body is not read, only discarded.
-      await requireProjectMember(ctx, request.params.id, me)
-        .then(() => admitUpload(ctx, me))
-        .catch((error) => {
-          request.raw.resume()
-          throw error
-        })
+      const target = await admitProjectUpload(ctx, me, request.params.id).catch((error) => {
+        request.raw.resume()
+        throw error
+      })
       const upload = await receiveUpload(ctx, request)
-      const result = await addProjectFile(ctx, me, request.params.id, upload)
+      const result = await addFile(ctx, me, target, upload)
       return reply.status(201).send(result)
     },
   )
@@ -124,14 +120,12 @@ export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     },
     async (request, reply) => {
       const me = authOf(request).user.id
-      await requireMembership(ctx, request.params.id, me)
-        .then(() => admitUpload(ctx, me))
-        .catch((error) => {
-          request.raw.resume()
-          throw error
-        })
+      const target = await admitConversationUpload(ctx, me, request.params.id).catch((error) => {
+        request.raw.resume()
+        throw error
+      })
       const upload = await receiveUpload(ctx, request)
-      const result = await addConversationFile(ctx, me, request.params.id, upload)
+      const result = await addFile(ctx, me, target, upload)
       return reply.status(201).send(result)
     },
   )

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import { AppError, badRequest } from '../errors.js'
+import { removeStoredFiles, type StoredFile, storeStream, tooLarge } from '../storage/files.js'
 import { cleanFileName } from './names.js'
-import { removeStoredFiles, type StoredFile, storeStream, tooLarge } from './storage.js'
 
 // One upload per request: a multipart body with the file in the field `file`, and optional text
 // fields (`content`, a caption). The file streams to disk as it arrives; nothing holds it in memory.

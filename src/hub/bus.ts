@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Presence } from '../realtime/presence.js'
+import type { ClusterPresence } from './presence.js'
 import type { Hub, HubEvent, HubHandler } from './types.js'
 
 // What the multi-node buses (Redis, NATS) share: the URL parameters, the envelope every bus
@@ -95,7 +95,7 @@ export abstract class BusHub implements Hub {
   private readonly restoredListeners = new Set<() => void>()
   protected readonly heartbeatMs: number
   protected readonly ttlMs: number
-  protected presence: Presence | undefined
+  protected presence: ClusterPresence | undefined
   private timer: NodeJS.Timeout | undefined
   private beating: Promise<void> | undefined
   protected closed = false
@@ -158,7 +158,7 @@ export abstract class BusHub implements Hub {
     }
   }
 
-  private receivePresence(presence: Presence, from: string, message: BusMessage): void {
+  private receivePresence(presence: ClusterPresence, from: string, message: BusMessage): void {
     switch (message.kind) {
       case 'node_user':
         this.remoteUser(presence, from, message.userId, message.online)
@@ -179,26 +179,31 @@ export abstract class BusHub implements Hub {
   }
 
   /** Another node's first socket of a user opened, or its last one closed. */
-  protected remoteUser(presence: Presence, from: string, userId: number, online: boolean): void {
+  protected remoteUser(presence: ClusterPresence, from: string, userId: number, online: boolean): void {
     presence.remoteUser(from, userId, online)
   }
 
   /** Another node stops: the users it still has must be announced offline (by one node). */
-  protected abstract nodeStopping(presence: Presence, from: string, users: number[] | undefined): void
+  protected abstract nodeStopping(presence: ClusterPresence, from: string, users: number[] | undefined): void
 
   /** Another node reaped a dead one. */
-  protected nodeGone(presence: Presence, nodeId: string): void {
+  protected nodeGone(presence: ClusterPresence, nodeId: string): void {
     presence.dropNode(nodeId)
   }
 
   /** Another node's heartbeat (buses that keep no state); ignored by default. */
-  protected heartbeatHeard(_presence: Presence, _from: string, _users: number[], _sync: boolean): void {}
+  protected heartbeatHeard(
+    _presence: ClusterPresence,
+    _from: string,
+    _users: number[],
+    _sync: boolean,
+  ): void {}
 
   /** This node's first socket of a user opened, or its last one closed; told to the others after. */
   protected localUser(_userId: number, _online: boolean): void {}
 
   /** Starts this node's heartbeat and keeps `presence` current with the other nodes. */
-  async attachPresence(presence: Presence): Promise<void> {
+  async attachPresence(presence: ClusterPresence): Promise<void> {
     this.presence = presence
     presence.bus = {
       nodeUser: (userId, online) => {
@@ -235,7 +240,7 @@ export abstract class BusHub implements Hub {
    * This node reaps a node that died or stopped: forgets it, tells the others, and announces
    * offline its users who are on no other node.
    */
-  protected nodeLost(presence: Presence, nodeId: string, users: number[]): void {
+  protected nodeLost(presence: ClusterPresence, nodeId: string, users: number[]): void {
     presence.dropNode(nodeId)
     this.send({ n: this.nodeId, p: { kind: 'node_gone', nodeId } })
     this.options.log.info(

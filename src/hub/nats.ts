@@ -1,6 +1,6 @@
 import { connect, Events, type Msg, type NatsConnection, type NatsError } from 'nats'
-import type { Presence } from '../realtime/presence.js'
 import { BusHub, type BusHubOptions, type Envelope, parseBusUrl, redactBusUrl } from './bus.js'
+import type { ClusterPresence } from './presence.js'
 
 // The multi-node bus on NATS (core pub/sub, no JetStream). Every node publishes every event to
 // `<prefix>.events` and hears every event there, its own included, so all sockets on all nodes
@@ -240,7 +240,12 @@ export class NatsHub extends BusHub {
     return node
   }
 
-  protected override heartbeatHeard(presence: Presence, from: string, users: number[], sync: boolean): void {
+  protected override heartbeatHeard(
+    presence: ClusterPresence,
+    from: string,
+    users: number[],
+    sync: boolean,
+  ): void {
     const node = this.heardFrom(from)
     node.users = new Set(users)
     presence.dropNode(from)
@@ -249,14 +254,19 @@ export class NatsHub extends BusHub {
     if (sync && this.presence) this.announce(this.presence)
   }
 
-  protected override remoteUser(presence: Presence, from: string, userId: number, online: boolean): void {
+  protected override remoteUser(
+    presence: ClusterPresence,
+    from: string,
+    userId: number,
+    online: boolean,
+  ): void {
     const node = this.heardFrom(from)
     if (online) node.users.add(userId)
     else node.users.delete(userId)
     presence.remoteUser(from, userId, online)
   }
 
-  protected nodeStopping(presence: Presence, from: string, users: number[] | undefined): void {
+  protected nodeStopping(presence: ClusterPresence, from: string, users: number[] | undefined): void {
     const known = this.nodes.get(from)
     this.nodes.delete(from)
     presence.dropNode(from)
@@ -264,14 +274,14 @@ export class NatsHub extends BusHub {
     this.reapLost(presence)
   }
 
-  protected override nodeGone(presence: Presence, nodeId: string): void {
+  protected override nodeGone(presence: ClusterPresence, nodeId: string): void {
     this.nodes.delete(nodeId)
     this.lost.delete(nodeId)
     presence.dropNode(nodeId)
   }
 
   /** This node's heartbeat: its users, to every other node. */
-  private announce(presence: Presence, sync = false): void {
+  private announce(presence: ClusterPresence, sync = false): void {
     const users = presence.localUserIds()
     this.send({ n: this.nodeId, p: sync ? { kind: 'heartbeat', users, sync } : { kind: 'heartbeat', users } })
   }
@@ -304,7 +314,7 @@ export class NatsHub extends BusHub {
    * Reaps the lost nodes this node must: all of them when it has the lowest id of the live nodes
    * it knows, else those no node_gone came for within a TTL.
    */
-  private reapLost(presence: Presence): void {
+  private reapLost(presence: ClusterPresence): void {
     if (this.closed) return
     const now = Date.now()
     let reaper = true

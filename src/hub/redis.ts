@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis'
-import type { Presence } from '../realtime/presence.js'
 import { BusHub, type BusHubOptions, type Envelope, parseBusUrl, redactBusUrl } from './bus.js'
+import type { ClusterPresence } from './presence.js'
 
 // The multi-node bus on Redis. Every node publishes every event to one Redis pub/sub channel and
 // hears every event there, its own included, so all sockets on all nodes see events in one order
@@ -33,7 +33,7 @@ export class RedisHub extends BusHub {
   private readonly pub: Redis
   private readonly sub: Redis
   private readonly channel: string
-  /** Presence changes heard while a snapshot was being read: applied again on top of it. */
+  /** ClusterPresence changes heard while a snapshot was being read: applied again on top of it. */
   private heardDuringSync: Array<{ nodeId: string; userId: number; online: boolean }> | undefined
 
   private constructor(
@@ -126,12 +126,17 @@ export class RedisHub extends BusHub {
     })
   }
 
-  protected override remoteUser(presence: Presence, from: string, userId: number, online: boolean): void {
+  protected override remoteUser(
+    presence: ClusterPresence,
+    from: string,
+    userId: number,
+    online: boolean,
+  ): void {
     presence.remoteUser(from, userId, online)
     this.heardDuringSync?.push({ nodeId: from, userId, online })
   }
 
-  protected nodeStopping(_presence: Presence, from: string): void {
+  protected nodeStopping(_presence: ClusterPresence, from: string): void {
     void this.reap(from)
   }
 
@@ -164,7 +169,7 @@ export class RedisHub extends BusHub {
   }
 
   /** Reads every other node's users; reaps the nodes whose heartbeat stopped. */
-  private async sync(presence: Presence): Promise<void> {
+  private async sync(presence: ClusterPresence): Promise<void> {
     const nodeIds = (await this.pub.smembers(this.key('nodes'))).filter((id) => id !== this.nodeId)
     this.heardDuringSync = []
     try {

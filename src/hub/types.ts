@@ -1,11 +1,17 @@
-import type { Presence } from '../realtime/presence.js'
+import type { ClusterPresence } from './presence.js'
 
 // The hub carries events from the code that committed a change to the sockets that must hear
 // of it. In-process by default; the multi-node mode puts a bus (Redis or NATS) behind the same interface.
 
+/** A domain event as it travels: a `type` and its fields, serializable as JSON. */
+export type OutboundEvent = { type: string; [field: string]: unknown }
+
 export type HubEvent =
-  /** A frame for every open socket of these users. */
-  | { kind: 'users'; userIds: number[]; frame: string }
+  /**
+   * What happened, for every open socket of these users: the realtime layer of each node
+   * serializes it once (as `{type, ...}` JSON) and sends the same string to each socket.
+   */
+  | { kind: 'users'; userIds: number[]; event: OutboundEvent }
   /** A frame for the sockets that joined this conversation (status, typing), except one. */
   | {
       kind: 'room'
@@ -31,7 +37,7 @@ export interface Hub {
   subscribe(handler: HubHandler): () => void
   close(): Promise<void>
   /** Multi-node: keeps the presence view of the other nodes current (heartbeats). */
-  attachPresence?(presence: Presence): Promise<void>
+  attachPresence?(presence: ClusterPresence): Promise<void>
   /**
    * Multi-node: the bus came back after a cut; events published meanwhile were lost to this node,
    * so its sockets must resume from their cursors.

@@ -1,21 +1,23 @@
-import { sql } from 'kysely'
 import type { AppContext } from '../context.js'
-import { nowIso } from '../context.js'
-import { frame, memberIds } from '../conversations/events.js'
+import { memberIds, publishToUsers } from '../conversations/events.js'
+import { addMembers, conversationFor, createWithMembers, removeMembers } from '../conversations/membership.js'
+import { isMember, membersInJoinOrder } from '../db/queries/conversation-members.js'
+import { bumpChangeSeq, deleteConversation, setConversationProject } from '../db/queries/conversations.js'
+import { deleteFilesOfProject } from '../db/queries/files.js'
 import {
-  addMembers,
-  conversationFor,
-  createWithMembers,
-  isMember,
-  removeMembers,
-} from '../conversations/membership.js'
+  deleteProjectRow,
+  findProjectOfMember,
+  insertProject,
+  listProjectsOfMember,
+} from '../db/queries/projects.js'
+import { findUserById, findUserViews } from '../db/queries/users.js'
 import type { ProjectRow } from '../db/types.js'
 import { AppError, badRequest, forbidden, notFound } from '../errors.js'
-import { removeStoredFiles } from '../files/storage.js'
+import { presenceOfPeers } from '../presence/scope.js'
+import { toUserView, type UserView } from '../presence/user-view.js'
+import { removeStoredFiles } from '../storage/files.js'
 import { cleanName, cleanText } from '../text.js'
-import { presenceOfPeers } from '../users/presence-scope.js'
-import { findUserById, findUserViews } from '../users/queries.js'
-import { toUserView, type UserView } from '../users/view.js'
+import { nowIso } from '../time.js'
 
 // A project is a name, an owner and a `project` conversation. Its members ARE that conversation's
 // members: every change goes through addMembers/removeMembers, so open sockets follow at once.
@@ -46,13 +48,7 @@ export async function requireProjectMember(
   projectId: number,
   userId: number,
 ): Promise<ProjectRow> {
-  const row = await ctx.db
-    .selectFrom('projects')
-    .innerJoin('conversation_members', 'conversation_members.conversation_id', 'projects.conversation_id')
-    .selectAll('projects')
-    .where('projects.id', '=', projectId)
-    .where('conversation_members.user_id', '=', userId)
-    .executeTakeFirst()
+  const row = await findProjectOfMember(ctx.db, projectId, userId)
   if (!row) throw notFound('Project')
   return row
 }
@@ -61,25 +57,12 @@ const isOwner = (project: ProjectRow, userId: number) => Number(project.owner_id
 
 /** My projects, newest first. */
 export async function listProjects(ctx: AppContext, userId: number): Promise<ProjectView[]> {
-  const rows = await ctx.db
-    .selectFrom('projects')
-    .innerJoin('conversation_members', 'conversation_members.conversation_id', 'projects.conversation_id')
-    .selectAll('projects')
-    .where('conversation_members.user_id', '=', userId)
-    .orderBy('projects.id', 'desc')
-    .execute()
-  return rows.map(toProjectView)
+  return (await listProjectsOfMember(ctx.db, userId)).map(toProjectView)
 }
 
 /** The members, in the order they joined (shown to members only: they share the project). */
 export async function projectMembers(ctx: AppContext, project: ProjectRow): Promise<UserView[]> {
-  const rows = await ctx.db
-    .selectFrom('conversation_members')
-    .select('user_id')
-    .where('conversation_id', '=', Number(project.conversation_id))
-    .orderBy('joined_at')
-    .orderBy('user_id')
-    .execute()
+  const rows = await membersInJoinOrder(ctx.db, [Number(project.conversation_id)])
   const users = new Map(
     (
       await findUserViews(
@@ -132,16 +115,14 @@ export async function createProject(
       { kind: 'project', title: name, createdBy: ownerId, memberIds: [ownerId, ...others], now },
       trx,
     )
-    const project = await trx
-      .insertInto('projects')
-      .values({ name, description, owner_id: ownerId, conversation_id: conversationId, created_at: now })
-      .returningAll()
-      .executeTakeFirstOrThrow()
-    await trx
-      .updateTable('conversations')
-      .set({ project_id: Number(project.id) })
-      .where('id', '=', conversationId)
-      .execute()
+    const project = await insertProject(trx, {
+      name,
+      description,
+      owner_id: ownerId,
+      conversation_id: conversationId,
+      created_at: now,
+    })
+    await setConversationProject(trx, conversationId, Number(project.id))
     return project
   })
   // No node may keep an empty member list for this id from before it existed.
@@ -149,7 +130,7 @@ export async function createProject(
   if (others.length > 0) {
     // The other members hear of the project's conversation at once, as with a new group.
     const conversation = await conversationFor(ctx, Number(row.conversation_id), ownerId)
-    ctx.hub.publish({ kind: 'users', userIds: others, frame: frame('conversation', { conversation }) })
+    publishToUsers(ctx, others, { type: 'conversation', conversation })
   }
   return { project: toProjectView(row), members: await projectMembers(ctx, row) }
 }
@@ -167,7 +148,7 @@ export async function addProjectMember(
   const user = await findUserById(ctx.db, userId)
   if (!user || user.deleted_at) throw notFound('User')
   const conversationId = Number(project.conversation_id)
-  const already = await isMember(ctx, conversationId, userId)
+  const already = await isMember(ctx.db, conversationId, userId)
   if (!already) await addMembers(ctx, conversationId, [userId])
   return { project: toProjectView(project), members: await projectMembers(ctx, project), added: !already }
 }
@@ -195,7 +176,7 @@ export async function removeProjectMember(
     throw forbidden("Only the project's owner may remove other members")
   }
   const conversationId = Number(project.conversation_id)
-  if (!(await isMember(ctx, conversationId, userId))) throw notFound('Member')
+  if (!(await isMember(ctx.db, conversationId, userId))) throw notFound('Member')
   await removeMembers(ctx, conversationId, [userId])
 }
 
@@ -209,29 +190,21 @@ export async function deleteProject(ctx: AppContext, actorId: number, projectId:
   const storageNames = await ctx.writes.run(
     async (trx) => {
       // Locks the conversation's row first, as every keyed write does (see WriteBatcher).
-      await trx
-        .updateTable('conversations')
-        .set({ change_seq: sql`change_seq + 1` })
-        .where('id', '=', conversationId)
-        .execute()
-      const files = await trx
-        .deleteFrom('files')
-        .where((eb) => eb.or([eb('project_id', '=', projectId), eb('conversation_id', '=', conversationId)]))
-        .returning('storage_name')
-        .execute()
-      await trx.deleteFrom('projects').where('id', '=', projectId).execute()
+      await bumpChangeSeq(trx, conversationId)
+      const storageNames = await deleteFilesOfProject(trx, projectId, conversationId)
+      await deleteProjectRow(trx, projectId)
       // Members and messages go with the conversation (ON DELETE CASCADE).
-      await trx.deleteFrom('conversations').where('id', '=', conversationId).execute()
-      return files.map((file) => file.storage_name)
+      await deleteConversation(trx, conversationId)
+      return storageNames
     },
     { key: conversationId },
   )
   ctx.members.changed(conversationId)
   await removeStoredFiles(ctx.config.uploadDir, storageNames).catch(() => {})
   ctx.hub.publish({ kind: 'left_conversation', conversationId, userIds: members })
-  ctx.hub.publish({
-    kind: 'users',
-    userIds: members,
-    frame: frame('conversation_deleted', { conversation_id: conversationId, project_id: projectId }),
+  publishToUsers(ctx, members, {
+    type: 'conversation_deleted',
+    conversation_id: conversationId,
+    project_id: projectId,
   })
 }

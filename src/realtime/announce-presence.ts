@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { AppContext } from '../context.js'
-import { nowIso } from '../context.js'
-import { frame } from '../conversations/events.js'
-import { presencePeers } from '../users/presence-scope.js'
-import { findUserById } from '../users/queries.js'
+import { findUserById, setLastSeen } from '../db/queries/users.js'
+import { presencePeers } from '../presence/scope.js'
+import { nowIso } from '../time.js'
 
 // What the audience of a user's presence hears, and when: `presence` frames, from this node's
 // sockets opening and closing and from the other nodes (see Presence for the counting).
@@ -31,7 +30,7 @@ export async function publishPresence(
   ctx.hub.publish({
     kind: 'users',
     userIds: audience,
-    frame: frame('presence', { user_id: userId, online, last_seen_at: lastSeenAt }),
+    event: { type: 'presence', user_id: userId, online, last_seen_at: lastSeenAt },
   })
   return true
 }
@@ -42,7 +41,7 @@ export async function publishPresence(
  */
 export async function wentOffline(ctx: AppContext, userIds: number[]): Promise<void> {
   const lastSeen = nowIso()
-  await ctx.db.updateTable('users').set({ last_seen_at: lastSeen }).where('id', 'in', userIds).execute()
+  await setLastSeen(ctx.db, userIds, lastSeen)
   for (const userId of userIds) {
     if (await publishPresence(ctx, userId, false, lastSeen)) ctx.presence.announcedOffline(userId)
   }

@@ -111,9 +111,11 @@ export class Connections {
   deliver(event: HubEvent): void {
     switch (event.kind) {
       case 'users': {
+        // Serialized once here, on this node, and the same string goes to every recipient socket.
+        const frame = JSON.stringify(event.event)
         let sent = 0
         for (const userId of event.userIds) {
-          for (const connection of this.byUser.get(userId) ?? []) sent += send(connection, event.frame)
+          for (const connection of this.byUser.get(userId) ?? []) sent += send(connection, frame)
         }
         this.metrics?.framesOut.inc(sent)
         return

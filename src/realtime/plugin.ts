@@ -5,14 +5,15 @@ import websocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
 import { type Auth, resolveAuth } from '../auth/authenticate.js'
-import type { AppContext } from '../context.js'
-import { frame, memberIds } from '../conversations/events.js'
-import { findNul } from '../db/index.js'
+import type { ConversationContext } from '../conversations/context.js'
+import { memberIds } from '../conversations/events.js'
 import { AppError, errorBody, toErrorBody } from '../errors.js'
-import { presenceOfPeers } from '../users/presence-scope.js'
-import { toUserView } from '../users/view.js'
+import { presenceOfPeers } from '../presence/scope.js'
+import { toUserView } from '../presence/user-view.js'
+import { findNul } from '../validation.js'
 import { publishPresence, watchClusterPresence, wentOffline } from './announce-presence.js'
 import { type Connection, Connections, send } from './connections.js'
+import { frame } from './frames.js'
 import { frameProblem, handlers, type SocketSession } from './protocol.js'
 import { watchSessionExpiry } from './session-expiry.js'
 import { Typing } from './typing.js'
@@ -36,9 +37,9 @@ declare module 'fastify' {
 }
 
 /** Work a closing socket starts (presence, status): a shutdown waits for it. */
-const pendingWork = new WeakMap<AppContext, Set<Promise<unknown>>>()
+const pendingWork = new WeakMap<ConversationContext, Set<Promise<unknown>>>()
 
-function track(ctx: AppContext, work: Promise<unknown>): void {
+function track(ctx: ConversationContext, work: Promise<unknown>): void {
   let pending = pendingWork.get(ctx)
   if (!pending) {
     pending = new Set()
@@ -50,12 +51,12 @@ function track(ctx: AppContext, work: Promise<unknown>): void {
 }
 
 /** Resolves once the work closing sockets started (presence, status) is done. */
-export async function closingWorkDone(ctx: AppContext): Promise<void> {
+export async function closingWorkDone(ctx: ConversationContext): Promise<void> {
   await Promise.allSettled([...(pendingWork.get(ctx) ?? [])])
 }
 
 /** Shutdown: lets the sockets (told 1001 in preClose) finish closing, 2 s at most, then their work. */
-async function finishSockets(ctx: AppContext, connections: Connections): Promise<void> {
+async function finishSockets(ctx: ConversationContext, connections: Connections): Promise<void> {
   const open = [...connections.all()].map(
     (connection) =>
       new Promise<void>((resolve) => {
@@ -103,7 +104,10 @@ class FrameLimiter {
   }
 }
 
-export async function realtimeRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+export async function realtimeRoutes(
+  app: FastifyInstance,
+  { ctx }: { ctx: ConversationContext },
+): Promise<void> {
   const connections = new Connections(ctx.metrics)
   const typing = new Typing()
   app.decorate('connections', connections)
@@ -174,7 +178,7 @@ export async function realtimeRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
   )
 }
 
-const tooManySockets = (ctx: AppContext) =>
+const tooManySockets = (ctx: ConversationContext) =>
   errorBody(
     429,
     'TOO_MANY_SOCKETS',
@@ -196,7 +200,7 @@ function releaseUpgradeRequest(raw: IncomingMessage, socket: WebSocket): void {
 }
 
 function openConnection(
-  ctx: AppContext,
+  ctx: ConversationContext,
   connections: Connections,
   typing: Typing,
   socket: WebSocket,

@@ -1,11 +1,12 @@
 import type { Static, TObject } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { ValueErrorType } from '@sinclair/typebox/errors'
-import type { AppContext } from '../context.js'
-import { frame, memberIds } from '../conversations/events.js'
-import { historyKey } from '../conversations/history-cache.js'
+import { historyKey } from '../caches/history-pages.js'
+import type { ConversationContext } from '../conversations/context.js'
+import { memberIds } from '../conversations/events.js'
 import { requireMembership } from '../conversations/membership.js'
 import {
+  announceSent,
   changes,
   deleteMessage,
   editMessage,
@@ -13,17 +14,18 @@ import {
   markRead,
   sendMessage,
 } from '../conversations/messages.js'
+import { findUserViews } from '../db/queries/users.js'
 import { notFound } from '../errors.js'
-import { presenceFor } from '../users/presence-scope.js'
-import { findUserViews } from '../users/queries.js'
-import { toUserView } from '../users/view.js'
+import { presenceFor } from '../presence/scope.js'
+import { toUserView } from '../presence/user-view.js'
 import { type Connection, type Connections, send } from './connections.js'
+import { frame } from './frames.js'
 import { ClientFrames, type ClientFrameType } from './schemas.js'
 import type { Typing } from './typing.js'
 
 /** What a handler gets: the app, this socket, and a way to reply with the frame's ref. */
 export interface SocketSession {
-  ctx: AppContext
+  ctx: ConversationContext
   connections: Connections
   typing: Typing
   connection: Connection
@@ -65,7 +67,7 @@ async function announce(
  * and kept if it was read at exactly that state (its cursor is that change number).
  */
 async function recentMessages(
-  ctx: AppContext,
+  ctx: ConversationContext,
   msg: { conversation_id: number; after?: number; limit?: number },
   version: number,
 ): Promise<string> {
@@ -118,9 +120,10 @@ export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]>
   }),
 
   send_message: entry(ClientFrames.send_message, async (session, msg) => {
-    await sendMessage(session.ctx, session.connection.userId, msg.conversation_id, msg, (message) =>
-      session.reply('ack', { message }),
-    )
+    const sent = await sendMessage(session.ctx, session.connection.userId, msg.conversation_id, msg)
+    // The contract's order: the sender's ack before the `message` frame its own socket gets too.
+    session.reply('ack', { message: sent.message })
+    await announceSent(session.ctx, sent)
   }),
 
   edit_message: entry(ClientFrames.edit_message, async (session, msg) => {

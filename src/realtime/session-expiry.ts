@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { deleteSession, sessionTimes, TOUCH_INTERVAL_MS, touchSession } from '../auth/sessions.js'
 import type { AppContext } from '../context.js'
+import { deleteSession, sessionTimes, TOUCH_INTERVAL_MS, touchSession } from '../db/queries/sessions.js'
 
 // An open socket lives no longer than its session. One timer per socket, set for the moment the
 // session would end (idle or absolute); frames only note the time, so the cost per frame is nil.

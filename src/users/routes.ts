@@ -4,13 +4,13 @@ import { deleteAccount } from '../auth/accounts.js'
 import { authOf, requireUser } from '../auth/authenticate.js'
 import { errors, IdParams, NoContent, UserEnvelope, UserList } from '../common-schemas.js'
 import type { AppContext } from '../context.js'
+import { findUserById, findUserViews, listUsers, setDisplayName } from '../db/queries/users.js'
 import { badRequest, forbidden, notFound } from '../errors.js'
+import { presenceFor, presenceOfPeers } from '../presence/scope.js'
+import { toUserView, type UserViewRow } from '../presence/user-view.js'
 import { cleanName } from '../text.js'
 import { addContact, listContacts, removeContact } from './contacts.js'
-import { presenceFor, presenceOfPeers } from './presence-scope.js'
-import { findUserById, findUserViews, listUsers } from './queries.js'
 import { AddContactBody, ContactParams, ListUsersQuery, UpdateMeBody, UserPage } from './schemas.js'
-import { toUserView, type UserViewRow } from './view.js'
 
 export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()
@@ -71,12 +71,11 @@ export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     },
     async (request) => {
       const { user } = authOf(request)
-      const updated = await ctx.db
-        .updateTable('users')
-        .set({ display_name: cleanName(request.body.display_name, 'display_name') })
-        .where('id', '=', user.id)
-        .returningAll()
-        .executeTakeFirstOrThrow()
+      const updated = await setDisplayName(
+        ctx.db,
+        user.id,
+        cleanName(request.body.display_name, 'display_name'),
+      )
       return { user: peerView(updated) }
     },
   )

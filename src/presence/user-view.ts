@@ -1,4 +1,6 @@
-import type { UserRow } from '../db/types.js'
+import type { UserViewRow } from '../db/queries/users.js'
+
+export type { UserViewRow }
 
 export interface UserView {
   id: number
@@ -11,24 +13,9 @@ export interface UserView {
   deleted: boolean
 }
 
-export type UserViewRow = Pick<
-  UserRow,
-  'id' | 'username' | 'display_name' | 'role' | 'last_seen_at' | 'created_at' | 'deleted_at'
->
-
-export const USER_VIEW_COLUMNS = [
-  'id',
-  'username',
-  'display_name',
-  'role',
-  'last_seen_at',
-  'created_at',
-  'deleted_at',
-] as const
-
 /**
  * What one reader may know of presence: whose presence they may see, and who is online. Made by
- * src/users/presence-scope.ts, the one place that says who sees whom.
+ * src/presence/scope.ts, the one place that says who sees whom.
  */
 export interface PresenceView {
   visible(userId: number): boolean

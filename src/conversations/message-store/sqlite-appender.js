@@ -1,7 +1,9 @@
-// The SQLite hot path of sending a message: the same writes as appendMessage (messages.ts), as
+// @ts-check
+// The SQLite hot path of sending a message: the same writes as appendMessage (kysely.ts), as
 // statements prepared once, every message of a batch in one IMMEDIATE transaction (one fsync).
-// Plain JavaScript because it also runs in the writer worker (message-writer.worker.js), which
-// starts without a TypeScript loader.
+// Plain JavaScript, type-checked by tsc (`@ts-check`), because it also runs in the writer thread
+// (writer.worker.js), which starts without a TypeScript loader. It is the one place besides
+// src/db/queries/ where SQL is written.
 
 /**
  * The code of the error a message fails with when its conversation does not exist (any more) or
@@ -9,9 +11,14 @@
  */
 export const NO_CONVERSATION = 'PARLEY_NO_CONVERSATION'
 
+/** The code of an upload that would take its uploader over their quota (the message carries the quota). */
+export const QUOTA_EXCEEDED = 'PARLEY_QUOTA_EXCEEDED'
+
 /**
- * @typedef {{ conversationId: number, senderId: number, content: string, clientId: string | null }} AppendInput
- * @typedef {{ ok: true, row: Record<string, unknown>, created: boolean } | { ok: false, code: string | undefined, message: string }} AppendOutcome
+ * @typedef {{ name: string, size: number, contentType: string, sha256: string, storageName: string, projectId: number | null, quotaBytes: number }} AttachmentInput
+ * @typedef {{ conversationId: number, senderId: number, content: string, clientId: string | null, attachment?: AttachmentInput }} AppendInput
+ * @typedef {{ ok: true, row: Record<string, unknown>, created: boolean, file?: Record<string, unknown> }} AppendSuccess
+ * @typedef {AppendSuccess | { ok: false, code: string | undefined, message: string }} AppendOutcome
  */
 
 /**
@@ -41,27 +48,63 @@ export function createAppender(sqlite) {
     `INSERT INTO messages (conversation_id, sender_id, content, client_id, created_at, change_seq)
      VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
   )
+  // An upload: the file row commits with the message that carries it, within the uploader's quota
+  // (SQLite writes one transaction at a time, so two uploads cannot both pass the sum).
+  const storedBytes = sqlite.prepare(
+    'SELECT coalesce(sum(size), 0) AS bytes FROM files WHERE uploaded_by = ?',
+  )
+  const insertFile = sqlite.prepare(
+    `INSERT INTO files (name, size, content_type, sha256, storage_name, uploaded_by, project_id,
+       conversation_id, message_id, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+  )
 
-  /** @param {AppendInput} input */
+  /** @type {(input: AppendInput) => AppendSuccess} */
   const appendOne = (input) => {
     if (input.clientId !== null) {
-      const first = byClientId.get(input.senderId, input.clientId)
+      const first = /** @type {Record<string, unknown> | undefined} */ (
+        byClientId.get(input.senderId, input.clientId)
+      )
       if (first) return { ok: true, row: first, created: false }
+    }
+    const { attachment } = input
+    if (attachment) {
+      const { bytes } = /** @type {{ bytes: number }} */ (storedBytes.get(input.senderId))
+      if (bytes + attachment.size > attachment.quotaBytes) {
+        throw Object.assign(new Error(String(attachment.quotaBytes)), { code: QUOTA_EXCEEDED })
+      }
     }
     const now = new Date().toISOString()
     const conversation = /** @type {{ change_seq: number } | undefined} */ (
       bump.get(now, input.conversationId, input.conversationId, input.senderId)
     )
     if (!conversation) throw Object.assign(new Error('Conversation not found'), { code: NO_CONVERSATION })
-    const row = insert.get(
-      input.conversationId,
-      input.senderId,
-      input.content,
-      input.clientId,
-      now,
-      conversation.change_seq,
+    const row = /** @type {Record<string, unknown>} */ (
+      insert.get(
+        input.conversationId,
+        input.senderId,
+        input.content,
+        input.clientId,
+        now,
+        conversation.change_seq,
+      )
     )
-    return { ok: true, row, created: true }
+    if (!attachment) return { ok: true, row, created: true }
+    const file = /** @type {Record<string, unknown>} */ (
+      insertFile.get(
+        attachment.name,
+        attachment.size,
+        attachment.contentType,
+        attachment.sha256,
+        attachment.storageName,
+        input.senderId,
+        attachment.projectId,
+        input.conversationId,
+        row.id,
+        now,
+      )
+    )
+    return { ok: true, row, created: true, file }
   }
   // Each message in its own savepoint (a nested better-sqlite3 transaction), so one that fails is
   // undone alone and the rest of the batch still commits.
@@ -94,7 +137,9 @@ export function createAppender(sqlite) {
   const appendAll = sqlite.transaction((/** @type {AppendInput[]} */ inputs) => {
     const outcomes = inputs.map((input) => {
       try {
-        return inputs.length === 1 ? appendOne(input) : appendInSavepoint(input)
+        // Alone in its batch a message needs no savepoint: it fails before its first write, unless it
+        // carries a file (two inserts).
+        return inputs.length === 1 && !input.attachment ? appendOne(input) : appendInSavepoint(input)
       } catch (error) {
         const { code, message } = /** @type {{ code?: string, message: string }} */ (error)
         return /** @type {AppendOutcome} */ ({ ok: false, code, message })

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { memberIdsOf } from '../db/queries/conversation-members.js'
 import type { Database } from '../db/types.js'
 import type { Hub } from '../hub/types.js'
 
@@ -29,12 +30,7 @@ export class MemberCache {
   get(conversationId: number): Promise<number[]> {
     const cached = this.entries.get(conversationId)
     if (cached) return cached
-    const loading = this.db
-      .selectFrom('conversation_members')
-      .select('user_id')
-      .where('conversation_id', '=', conversationId)
-      .execute()
-      .then((rows) => rows.map((row) => Number(row.user_id)))
+    const loading = memberIdsOf(this.db, conversationId)
     // Only this load's own entry goes: a change meanwhile may have put a newer load in its place.
     loading.catch(() => {
       if (this.entries.get(conversationId) === loading) this.entries.delete(conversationId)

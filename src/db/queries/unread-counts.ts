@@ -1,12 +1,12 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
-import { isPostgres } from '../db/schema-helpers.js'
-import type { Database } from '../db/types.js'
-import type { BatchFinisher } from '../db/write-batch.js'
+import type { Database } from '../types.js'
+import type { BatchFinisher } from '../write-batch.js'
+import { lockConversation } from './conversations.js'
 
 // Unread counts are stored per member (conversation_members.unread_count), so reading them costs
 // the same however many messages are unread. The rule they keep equal to: the live messages of
 // others after the member's read pointer. Every write that changes that updates them in its own
-// transaction: a new message (here and in message-appender.js), a deletion, a read pointer that
+// transaction: a new message (here and in conversations/message-store/sqlite-appender.js), a deletion, a read pointer that
 // moves, a member who joins. On PostgreSQL those writes lock the conversation's row first, as a
 // new message does, so a count never misses a message committed beside it.
 
@@ -21,17 +21,6 @@ function unreadAfter(db: Db, conversationId: number, userId: number, pointer: nu
     .where('id', '>', pointer)
     .where('sender_id', '!=', userId)
     .where('deleted_at', 'is', null)
-}
-
-/** Waits for the writes in flight on the conversation (PostgreSQL; SQLite writes one at a time). */
-export async function lockConversation(trx: Transaction<Database>, conversationId: number): Promise<void> {
-  if (!isPostgres(trx)) return
-  await trx
-    .selectFrom('conversations')
-    .select('id')
-    .where('id', '=', conversationId)
-    .forNoKeyUpdate()
-    .execute()
 }
 
 /**

@@ -1,8 +1,14 @@
 import type { Kysely } from 'kysely'
 import type { Config } from '../config.js'
+import {
+  hashToken,
+  lookupSession,
+  plausibleToken,
+  type SessionLookup,
+  sessionState,
+} from '../db/queries/sessions.js'
 import type { Database } from '../db/types.js'
 import type { Hub } from '../hub/types.js'
-import { hashToken, lookupSession, plausibleToken, type SessionLookup, sessionState } from './sessions.js'
 
 /**
  * How long a session found in the database is trusted without asking again. Ending a session

@@ -7,6 +7,7 @@ import { Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileTypeFromFile } from 'file-type'
 import type { Kysely } from 'kysely'
+import { knownStorageNames } from '../db/queries/files.js'
 import type { Database } from '../db/types.js'
 import { AppError, badRequest } from '../errors.js'
 
@@ -171,17 +172,7 @@ export async function sweepOrphans(
   for (let i = 0; i < candidates.length; i += 500) {
     const batch = candidates.slice(i, i + 500)
     const complete = batch.filter((entry) => !entry.endsWith(PART_SUFFIX))
-    const known = new Set(
-      complete.length === 0
-        ? []
-        : (
-            await db
-              .selectFrom('files')
-              .select('storage_name')
-              .where('storage_name', 'in', complete)
-              .execute()
-          ).map((row) => row.storage_name),
-    )
+    const known = await knownStorageNames(db, complete)
     for (const entry of batch) {
       if (known.has(entry)) continue
       await unlink(join(uploadDir, entry)).catch(() => {})

@@ -1,13 +1,4 @@
-/**
- * What this node tells the other nodes about presence (the bus hubs implement it; one node
- * alone needs none of it).
- */
-export interface PresenceBus {
-  /** This node's first socket of the user opened (`true`) or its last one closed (`false`). */
-  nodeUser(userId: number, online: boolean): void
-  /** This node told the user's audience that the user went offline. */
-  announcedOffline(userId: number): void
-}
+import type { ClusterPresence, PresenceBus } from '../hub/presence.js'
 
 /**
  * Who is online: a count of open sockets per user on this node, and, in the multi-node mode, the
@@ -15,7 +6,7 @@ export interface PresenceBus {
  * snapshot at every heartbeat). A user is online while any socket on any node is open, so two
  * tabs, on one node or on two, make one presence, and closing one of them changes nothing.
  */
-export class Presence {
+export class Presence implements ClusterPresence {
   private readonly sockets = new Map<number, number>()
   /** Other nodes' users, by node id. */
   private readonly remote = new Map<string, Set<number>>()

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import type { Config } from '../config.js'
-import type { Database, UserRow } from '../db/types.js'
+import type { Config } from '../../config.js'
+import type { Database, UserRow } from '../types.js'
 
 // A session token is 256 random bits; the database keeps only its SHA-256, so a leaked
 // database does not leak live sessions.

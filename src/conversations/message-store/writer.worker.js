@@ -1,3 +1,4 @@
+// @ts-check
 // The SQLite message writer, in its own thread: statements and the fsync of each group commit run
 // here, so the main thread goes on reading and fanning out frames meanwhile. It owns a second
 // connection to the same database file (WAL: readers on the main connection are not blocked).
@@ -7,7 +8,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
-import { createAppender } from './message-appender.js'
+import { createAppender } from './sqlite-appender.js'
 
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort)
 const sqlite = new Database(workerData.path)

@@ -1,5 +1,14 @@
-import type { AppContext } from '../context.js'
-import type { PresenceView } from './view.js'
+import type { Kysely } from 'kysely'
+import { conversationOrContactPeers } from '../db/queries/conversation-members.js'
+import type { Database } from '../db/types.js'
+import type { Presence } from './presence.js'
+import type { PresenceView } from './user-view.js'
+
+/** What the scope reads: the database, and who is online. */
+export interface PresenceScopeDeps {
+  db: Kysely<Database>
+  presence: Pick<Presence, 'isOnline'>
+}
 
 // Who sees whose presence (`online`, `last_seen_at`): the users who share a conversation with
 // that user, their contacts in either direction (if ann lists bob as a contact, ann and bob
@@ -16,31 +25,14 @@ const MAX_LISTED_IDS = 500
  * The users who share a conversation or a contact with `userId`, among `among` when given
  * (one query; `userId` itself only if it shares something with itself, so callers add it).
  */
-export async function presencePeers(ctx: AppContext, userId: number, among?: number[]): Promise<Set<number>> {
+export async function presencePeers(
+  ctx: PresenceScopeDeps,
+  userId: number,
+  among?: number[],
+): Promise<Set<number>> {
   if (among?.length === 0) return new Set()
   const listed = among !== undefined && among.length <= MAX_LISTED_IDS ? among : undefined
-  const rows = await ctx.db
-    .selectFrom('conversation_members as mine')
-    .innerJoin('conversation_members as other', 'other.conversation_id', 'mine.conversation_id')
-    .select('other.user_id as user_id')
-    .where('mine.user_id', '=', userId)
-    .$if(listed !== undefined, (qb) => qb.where('other.user_id', 'in', listed ?? []))
-    .union((eb) =>
-      eb
-        .selectFrom('contacts')
-        .select('contact_id as user_id')
-        .where('user_id', '=', userId)
-        .$if(listed !== undefined, (qb) => qb.where('contact_id', 'in', listed ?? [])),
-    )
-    .union((eb) =>
-      eb
-        .selectFrom('contacts')
-        .select('user_id')
-        .where('contact_id', '=', userId)
-        .$if(listed !== undefined, (qb) => qb.where('user_id', 'in', listed ?? [])),
-    )
-    .execute()
-  const peers = new Set(rows.map((row) => Number(row.user_id)))
+  const peers = await conversationOrContactPeers(ctx.db, userId, listed)
   if (among === undefined || listed !== undefined) return peers
   const wanted = new Set(among)
   return new Set([...peers].filter((id) => wanted.has(id)))
@@ -51,7 +43,7 @@ export async function presencePeers(ctx: AppContext, userId: number, among?: num
  * request, for all of them: no query per user; none for an admin).
  */
 export async function presenceFor(
-  ctx: AppContext,
+  ctx: PresenceScopeDeps,
   viewer: { id: number; role: 'user' | 'admin' },
   userIds: number[],
 ): Promise<PresenceView> {
@@ -70,6 +62,6 @@ export async function presenceFor(
  * themselves, the members of a conversation or project the reader is in (they share it), and
  * the reader's own contacts.
  */
-export function presenceOfPeers(ctx: AppContext): PresenceView {
+export function presenceOfPeers(ctx: PresenceScopeDeps): PresenceView {
   return { visible: () => true, online: (userId) => ctx.presence.isOnline(userId) }
 }

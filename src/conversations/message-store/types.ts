@@ -1,0 +1,43 @@
+import type { FileRow, MessageRow } from '../../db/types.js'
+
+// One way to append a message, whatever the database (see index.ts for which one runs).
+
+/** An upload's file, stored already: its row commits with the message that carries it. */
+export interface AttachmentInput {
+  name: string
+  size: number
+  contentType: string
+  sha256: string
+  storageName: string
+  projectId: number | null
+  /** The uploader's UPLOAD_QUOTA_BYTES, checked in the transaction that inserts the row. */
+  quotaBytes: number
+}
+
+export interface AppendInput {
+  conversationId: number
+  senderId: number
+  content: string
+  clientId: string | null
+  attachment?: AttachmentInput
+}
+
+export interface AppendResult {
+  row: MessageRow
+  /** false when the sender's client_id named an earlier message, which is returned instead. */
+  created: boolean
+  /** The attachment's row, when the input carried one. */
+  file?: FileRow
+}
+
+/** Appends messages with group commit and client_id dedupe; resolves only after COMMIT. */
+export interface MessageStore {
+  append(input: AppendInput): Promise<AppendResult>
+  /** Resolves when every append asked for so far has committed or failed. */
+  drain(): Promise<void>
+  /** After drain: releases what the store holds (the writer thread). */
+  close(): Promise<void>
+}
+
+/** Told of every commit: its size, its time, and the thread that ran it. */
+export type CommitObserver = (size: number, ms: number, thread: 'main' | 'writer') => void
