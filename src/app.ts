@@ -1,38 +1,25 @@
-import cookie from '@fastify/cookie'
-import cors from '@fastify/cors'
-import rateLimit from '@fastify/rate-limit'
-import { Type } from '@sinclair/typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { asyncApiDocument } from './api-docs/asyncapi.js'
 import { SHARED_SCHEMAS } from './api-docs/json-schema.js'
-import { registerOpenApi } from './api-docs/openapi.js'
 import { authRoutes } from './auth/routes.js'
-import { HistoryCache } from './caches/history-pages.js'
-import { MemberCache } from './caches/members.js'
-import { SessionCache } from './caches/sessions.js'
+import { cachesPlugin } from './caches/plugin.js'
 import type { Config } from './config.js'
-import type { ConversationContext } from './conversations/context.js'
-import { openMessageStore } from './conversations/message-store/index.js'
+import { contextPlugin } from './conversations/context.js'
+import { messageStorePlugin } from './conversations/message-store/plugin.js'
 import { conversationRoutes } from './conversations/routes.js'
-import { openDatabase, SQLITE_BUSY_TIMEOUT_MS } from './db/index.js'
-import { migrateToLatest } from './db/migrate.js'
-import { pingUsers } from './db/queries/users.js'
-import { WriteBatcher } from './db/write-batch.js'
+import { databasePlugin } from './db/plugin.js'
 import { registerErrorHandlers } from './errors.js'
 import { fileRoutes } from './files/routes.js'
+import { httpApiPlugin } from './http-api.js'
 import { registerBodyDeadlines, serverTimeouts } from './http-timeouts.js'
-import { createMemoryHub } from './hub/memory.js'
-import { createNatsHub } from './hub/nats.js'
-import { createRedisHub } from './hub/redis.js'
+import { hubPlugin } from './hub/plugin.js'
 import type { Hub } from './hub/types.js'
-import { AccountLimits } from './limits/account-limits.js'
 import { redactUrl } from './log-redaction.js'
-import { Metrics, registerMetricsRoutes } from './metrics.js'
-import { Presence } from './presence/presence.js'
+import { metricsPlugin } from './metrics.js'
 import { projectRoutes } from './projects/routes.js'
-import { realtimeRoutes } from './realtime/plugin.js'
+import { realtimePlugin } from './realtime/plugin.js'
 import { userRoutes } from './users/routes.js'
 import { buildValidator } from './validation.js'
+import { webRoutes } from './web/plugin.js'
 
 export interface BuildOptions {
   config: Config
@@ -62,20 +49,10 @@ function loggerOptions(config: Config, stream?: BuildOptions['logStream']): Fast
 }
 
 /**
- * The in-process hub, or with REDIS_URL or NATS_URL the bus that connects several nodes. With
- * both set, Redis is the bus (and NATS_URL is ignored, with a warning).
+ * Builds the whole app from its plugins; migrates the database; never listens. Each plugin names
+ * what it depends on, and Fastify closes them in the reverse order: the sockets first, then the
+ * message store, the caches, the hub, and the database last.
  */
-async function createHub(config: Config, log: FastifyInstance['log']): Promise<Hub> {
-  if (config.redisUrl) {
-    if (config.natsUrl)
-      log.warn({}, 'both REDIS_URL and NATS_URL are set: Redis is the bus, NATS_URL is ignored')
-    return createRedisHub({ url: config.redisUrl, log })
-  }
-  if (config.natsUrl) return createNatsHub({ url: config.natsUrl, log })
-  return createMemoryHub()
-}
-
-/** Builds the whole app from its plugins; migrates the database; never listens. */
 export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
   const { config } = options
   const app = Fastify({
@@ -86,96 +63,32 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     schemaController: { compilersFactory: { buildValidator: buildValidator() } },
   })
-
-  const database = await openDatabase(config.databaseUrl)
-  try {
-    await migrateToLatest(database.db)
-  } catch (error) {
-    await database.close()
-    throw error
-  }
-  let hub: Hub
-  try {
-    hub = options.hub ?? (await createHub(config, app.log))
-  } catch (error) {
-    await database.close()
-    throw error
-  }
-  const presence = new Presence()
-  const metrics = new Metrics()
-  const observeCommit = (size: number, ms: number, thread?: 'main' | 'writer') => {
-    metrics.commitBatchSize.observe(size)
-    metrics.commitSeconds.observe(ms / 1000)
-    if (thread) metrics.messageCommits.inc({ thread })
-  }
-  const writes = new WriteBatcher(database.db)
-  writes.onCommit = observeCommit
-  const ctx: ConversationContext = {
-    config,
-    db: database.db,
-    database,
-    hub,
-    presence,
-    writes,
-    metrics,
-    limits: new AccountLimits(config),
-    members: new MemberCache(database.db, hub),
-    sessions: new SessionCache(database.db, config, hub),
-    historyPages: new HistoryCache((hit) => metrics.historyPages.inc({ result: hit ? 'hit' : 'miss' })),
-    messages: openMessageStore(database, writes, SQLITE_BUSY_TIMEOUT_MS, observeCommit),
-  }
-  app.decorate('ctx', ctx)
+  app.decorate('config', config)
   app.decorateRequest('auth', null)
-  app.addHook('onClose', async () => {
-    await ctx.messages.drain()
-    await ctx.messages.close()
-    await ctx.writes.drain()
-    ctx.members.close()
-    ctx.sessions.close()
-    await ctx.hub.close()
-    await database.close()
-  })
-
   options.beforeRoutes?.(app)
   registerErrorHandlers(app)
   registerBodyDeadlines(app, config)
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema)
 
-  await app.register(cookie)
-  await app.register(cors, {
-    credentials: true,
-    // Browsers on the listed origins may call the API; same-origin requests need no CORS at all.
-    origin: (origin, callback) =>
-      callback(null, origin !== undefined && config.allowedOrigins.includes(origin)),
-  })
-  await app.register(rateLimit, { global: false })
-  await registerOpenApi(app)
-
-  registerMetricsRoutes(app, ctx.metrics, config.metricsToken)
-  app.get('/docs', { schema: { hide: true } }, async () => app.swagger())
-  app.get('/docs/asyncapi', { schema: { hide: true } }, async () => asyncApiDocument())
-  app.get(
-    '/healthz',
-    {
-      schema: {
-        tags: ['health'],
-        summary: 'Liveness and database reachability',
-        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
-      },
-    },
-    healthz,
-  )
-  async function healthz() {
-    await pingUsers(ctx.db)
-    return { status: 'ok' }
+  try {
+    await app.register(databasePlugin, { databaseUrl: config.databaseUrl })
+    await app.register(hubPlugin, { config, hub: options.hub })
+    await app.register(metricsPlugin, { token: config.metricsToken })
+    await app.register(cachesPlugin)
+    await app.register(messageStorePlugin)
+    await app.register(contextPlugin)
+    await app.register(httpApiPlugin)
+    await app.register(authRoutes)
+    await app.register(userRoutes)
+    await app.register(conversationRoutes)
+    await app.register(projectRoutes)
+    await app.register(fileRoutes)
+    await app.register(realtimePlugin)
+    await app.register(webRoutes)
+  } catch (error) {
+    // What did start (the database, the hub) is closed again.
+    await app.close().catch(() => {})
+    throw error
   }
-
-  await app.register(authRoutes, { ctx })
-  await app.register(userRoutes, { ctx })
-  await app.register(conversationRoutes, { ctx })
-  await app.register(projectRoutes, { ctx })
-  await app.register(fileRoutes, { ctx })
-  await app.register(realtimeRoutes, { ctx })
-  await app.register((await import('./web/plugin.js')).webRoutes, { ctx })
   return app
 }

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { unauthorized } from './errors.js'
 
@@ -80,11 +81,23 @@ function metricsGuard(token: string | undefined) {
   }
 }
 
-export function registerMetricsRoutes(
-  app: FastifyInstance,
-  metrics: Metrics,
-  token: string | undefined,
-): void {
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics
+  }
+}
+
+/** The `metrics` plugin: the registry, the timing of every HTTP route, and GET /metrics. */
+export const metricsPlugin = fp(
+  async (app: FastifyInstance, options: { token: string | undefined }) => {
+    const metrics = new Metrics()
+    app.decorate('metrics', metrics)
+    registerMetricsRoutes(app, metrics, options.token)
+  },
+  { name: 'metrics' },
+)
+
+function registerMetricsRoutes(app: FastifyInstance, metrics: Metrics, token: string | undefined): void {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url
     if (!route || route === '/metrics') return

@@ -3,6 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { migrations } from '../migrations/index.js'
+import { buildTestApp } from './helpers/app.js'
 
 // The shape of the code, checked: no import cycle between the folders of src/ (nor between any two
 // files), SQL only in the query layer, no source file over 400 lines, and every numbered migration listed in the static index.
@@ -153,3 +154,15 @@ t.test('every numbered migration file is in the static index, in order', async (
     .sort()
   t.same(Object.keys(migrations), onDisk)
 })
+
+t.test(
+  'the app is built from named plugins, the realtime layer decorated where it is declared',
+  async (t) => {
+    const app = await buildTestApp(t)
+    const names = ['db', 'hub', 'metrics', 'caches', 'message-store', 'context', 'http']
+    const routes = ['auth-routes', 'user-routes', 'conversation-routes', 'project-routes', 'file-routes']
+    for (const name of [...names, ...routes, 'realtime', 'web']) t.ok(app.hasPlugin(name), name)
+    t.type(app.realtime.closingWorkDone, 'function')
+    t.equal(app.ctx.db, app.db, "the domains get the db plugin's database")
+  },
+)

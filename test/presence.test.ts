@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { closingWorkDone } from '../src/realtime/plugin.js'
 import { type Account, buildTestApp, createConversation, register, startTestServer } from './helpers/app.js'
 import { holdQuery, tableOf } from './helpers/query-gate.js'
 import { connect, type Frame, type TestSocket } from './helpers/ws.js'
@@ -28,7 +27,7 @@ t.test('a reconnect while last_seen_at is being written: the others still see th
   const bobAgain = await connect(server.ws, bob.token)
   t.match(await annSocket.next(presenceOf(bob.id)), { online: true }, 'ann hears bob is back')
   gate.held.release()
-  await closingWorkDone(ctx)
+  await server.app.realtime.closingWorkDone()
   await annSocket.request({ type: 'ping' }) // every frame sent to ann before this has arrived
 
   const heard = annSocket.frames.filter(presenceOf(bob.id))

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import fp from 'fastify-plugin'
 import { errors, NoContent, UserEnvelope } from '../common-schemas.js'
-import type { AppContext } from '../context.js'
 import { createSession, deleteSession } from '../db/queries/sessions.js'
 import { presenceOfPeers } from '../presence/scope.js'
 import { toUserView } from '../presence/user-view.js'
@@ -9,7 +9,8 @@ import { changePassword, checkCredentials, checkPassword, deleteAccount, registe
 import { authOf, requireUser, SESSION_COOKIE } from './authenticate.js'
 import { AuthResponse, ChangePasswordBody, DeleteAccountBody, LoginBody, RegisterBody } from './schemas.js'
 
-export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+async function routes(app: FastifyInstance): Promise<void> {
+  const { ctx } = app
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()
   const guard = requireUser(ctx)
   // These show the profile or check the password: never a cached copy of the user.
@@ -131,3 +132,6 @@ export async function authRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     },
   )
 }
+
+/** Encapsulated: its hooks (the session guard) apply to its own routes only. */
+export const authRoutes = fp(routes, { name: 'auth-routes', dependencies: ['context'], encapsulate: true })

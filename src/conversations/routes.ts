@@ -1,12 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import fp from 'fastify-plugin'
 import { authOf, requireUser } from '../auth/authenticate.js'
 import { historyKey } from '../caches/history-pages.js'
 import { errors, NoContent, UserList } from '../common-schemas.js'
 import { searchUsers } from '../db/queries/users.js'
 import { presenceFor } from '../presence/scope.js'
 import { toUserView } from '../presence/user-view.js'
-import type { ConversationContext } from './context.js'
 import {
   addGroupMember,
   conversationFor,
@@ -49,10 +49,8 @@ function sendJson(reply: FastifyReply, body: string): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(body)
 }
 
-export async function conversationRoutes(
-  app: FastifyInstance,
-  { ctx }: { ctx: ConversationContext },
-): Promise<void> {
+async function routes(app: FastifyInstance): Promise<void> {
+  const { ctx } = app
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()
   // onRequest: a caller without a session gets 401 before any body is read.
   app.addHook('onRequest', requireUser(ctx))
@@ -276,3 +274,10 @@ export async function conversationRoutes(
     },
   )
 }
+
+/** Encapsulated: its hooks (the session guard) apply to its own routes only. */
+export const conversationRoutes = fp(routes, {
+  name: 'conversation-routes',
+  dependencies: ['context'],
+  encapsulate: true,
+})

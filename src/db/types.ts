@@ -52,7 +52,7 @@ export interface ConversationMembersTable {
   user_id: number
   joined_at: string
   last_read_message_id: Generated<number>
-  /** Live messages of others after the read pointer, kept by every write (src/conversations/unread.ts). */
+  /** Live messages of others after the read pointer, kept by every write (src/db/queries/unread-counts.ts). */
   unread_count: Generated<number>
   /** Mentions of this member after the read pointer (nothing counts them yet). */
   unread_mentions: Generated<number>

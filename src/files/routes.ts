@@ -2,9 +2,9 @@ import multipart from '@fastify/multipart'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import { authOf, requireUser } from '../auth/authenticate.js'
 import { errors, IdParams, NoContent } from '../common-schemas.js'
-import type { ConversationContext } from '../conversations/context.js'
 import { FileObject, Message } from '../conversations/schemas.js'
 import { ensureUploadDir, sweepOrphans } from '../storage/files.js'
 import { sendFile } from './download.js'
@@ -27,7 +27,8 @@ const multipartBody = {
   description: 'multipart/form-data: the file in the field `file`; optional text field `content` (a caption)',
 }
 
-export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: ConversationContext }): Promise<void> {
+async function routes(app: FastifyInstance): Promise<void> {
+  const { ctx } = app
   await ensureUploadDir(ctx.config.uploadDir)
   // Housekeeping in the background: start-up does not wait on a large directory.
   const sweeping = sweepOrphans(ctx.db, ctx.config.uploadDir).then(
@@ -146,3 +147,6 @@ export async function fileRoutes(app: FastifyInstance, { ctx }: { ctx: Conversat
     },
   })
 }
+
+/** Encapsulated: its hooks (the session guard) apply to its own routes only. */
+export const fileRoutes = fp(routes, { name: 'file-routes', dependencies: ['context'], encapsulate: true })

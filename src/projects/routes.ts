@@ -1,8 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import { authOf, requireUser } from '../auth/authenticate.js'
 import { errors, NoContent } from '../common-schemas.js'
-import type { AppContext } from '../context.js'
 import {
   addProjectMember,
   createProject,
@@ -22,7 +22,8 @@ import {
 
 // The project's files live in src/files/routes.ts (they need the multipart parser).
 
-export async function projectRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+async function routes(app: FastifyInstance): Promise<void> {
+  const { ctx } = app
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()
   // onRequest: a caller without a session gets 401 before any body is read.
   app.addHook('onRequest', requireUser(ctx))
@@ -119,3 +120,10 @@ export async function projectRoutes(app: FastifyInstance, { ctx }: { ctx: AppCon
     },
   )
 }
+
+/** Encapsulated: its hooks (the session guard) apply to its own routes only. */
+export const projectRoutes = fp(routes, {
+  name: 'project-routes',
+  dependencies: ['context'],
+  encapsulate: true,
+})

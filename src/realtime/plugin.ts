@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import websocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import type { RawData, WebSocket } from 'ws'
 import { type Auth, resolveAuth } from '../auth/authenticate.js'
 import type { ConversationContext } from '../conversations/context.js'
@@ -32,31 +33,30 @@ export const MAX_FRAME_BYTES = 64 * 1024
 
 declare module 'fastify' {
   interface FastifyInstance {
-    connections: Connections
+    realtime: {
+      connections: Connections
+      /** Resolves once the work closing sockets started (presence, status) is done. */
+      closingWorkDone(): Promise<void>
+    }
   }
 }
 
 /** Work a closing socket starts (presence, status): a shutdown waits for it. */
-const pendingWork = new WeakMap<ConversationContext, Set<Promise<unknown>>>()
+class ClosingWork {
+  private readonly pending = new Set<Promise<unknown>>()
 
-function track(ctx: ConversationContext, work: Promise<unknown>): void {
-  let pending = pendingWork.get(ctx)
-  if (!pending) {
-    pending = new Set()
-    pendingWork.set(ctx, pending)
+  track(work: Promise<unknown>): void {
+    this.pending.add(work)
+    work.finally(() => this.pending.delete(work)).catch(() => {})
   }
-  const set = pending
-  set.add(work)
-  work.finally(() => set.delete(work)).catch(() => {})
-}
 
-/** Resolves once the work closing sockets started (presence, status) is done. */
-export async function closingWorkDone(ctx: ConversationContext): Promise<void> {
-  await Promise.allSettled([...(pendingWork.get(ctx) ?? [])])
+  async done(): Promise<void> {
+    await Promise.allSettled([...this.pending])
+  }
 }
 
 /** Shutdown: lets the sockets (told 1001 in preClose) finish closing, 2 s at most, then their work. */
-async function finishSockets(ctx: ConversationContext, connections: Connections): Promise<void> {
+async function finishSockets(connections: Connections, closing: ClosingWork): Promise<void> {
   const open = [...connections.all()].map(
     (connection) =>
       new Promise<void>((resolve) => {
@@ -72,7 +72,7 @@ async function finishSockets(ctx: ConversationContext, connections: Connections)
   clearTimeout(timer)
   for (const connection of connections.all()) connection.socket.terminate()
   await new Promise((resolve) => setImmediate(resolve))
-  await closingWorkDone(ctx)
+  await closing.done()
 }
 
 /**
@@ -104,13 +104,12 @@ class FrameLimiter {
   }
 }
 
-export async function realtimeRoutes(
-  app: FastifyInstance,
-  { ctx }: { ctx: ConversationContext },
-): Promise<void> {
+async function realtime(app: FastifyInstance): Promise<void> {
+  const { ctx } = app
   const connections = new Connections(ctx.metrics)
   const typing = new Typing()
-  app.decorate('connections', connections)
+  const closing = new ClosingWork()
+  app.decorate('realtime', { connections, closingWorkDone: () => closing.done() })
   const unsubscribe = ctx.hub.subscribe((event) => {
     if (event.kind === 'room' && event.typing) {
       typing.record(event.conversationId, event.typing.userId, event.typing.isTyping)
@@ -126,56 +125,59 @@ export async function realtimeRoutes(
   })
   await ctx.hub.attachPresence?.(ctx.presence)
 
-  await app.register(websocket, {
-    // Invalid UTF-8 in a text frame is answered with BAD_REQUEST like any malformed frame (see
-    // handleFrame), instead of ws closing the socket with 1007: bad input never closes a socket.
-    options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, skipUTF8Validation: true },
-    // On shutdown every socket is told the server is going away (1001), so clients reconnect elsewhere.
-    preClose(done) {
-      const sockets = [...connections.all()].map((connection) => connection.socket)
-      for (const socket of sockets) socket.close(1001, 'server shutting down')
-      // A client that stopped reading never answers the close handshake, and its open connection
-      // holds server.close() (which runs before the onClose hooks) until ws gives up after 30 s:
-      // past a grace period it is cut here.
-      setTimeout(() => {
-        for (const socket of sockets) if (socket.readyState !== socket.CLOSED) socket.terminate()
-      }, SHUTDOWN_GRACE_MS).unref()
-      done()
-    },
-  })
   app.addHook('onClose', async () => {
-    // Runs before the app's own onClose (hub and database still open): sockets finish closing
-    // and their users' presence is written and announced before the node goes.
-    await finishSockets(ctx, connections)
+    // Runs before the onClose of the plugins it depends on (hub and database still open): the
+    // sockets finish closing and their users' presence is written and announced before the node goes.
+    await finishSockets(connections, closing)
     unsubscribe()
     unwatchBus?.()
   })
-
-  app.get(
-    '/ws',
-    {
-      websocket: true,
-      schema: { hide: true },
-      // Authenticated before the upgrade: without a session there is a 401 and no socket.
-      preValidation: async (request, reply) => {
-        const auth = await resolveAuth(ctx, request, true)
-        if (!auth) return reply.status(401).send(errorBody(401, 'UNAUTHORIZED', 'Log in first'))
-        if (connections.countOf(auth.user.id) >= ctx.config.maxSocketsPerUser) {
-          return reply.status(429).send(tooManySockets(ctx))
-        }
-        request.auth = auth
+  // The WebSocket plugin's request hooks stay in this scope: the HTTP API does not run them.
+  await app.register(async (scoped) => {
+    await scoped.register(websocket, {
+      // Invalid UTF-8 in a text frame is answered with BAD_REQUEST like any malformed frame (see
+      // handleFrame), instead of ws closing the socket with 1007: bad input never closes a socket.
+      options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, skipUTF8Validation: true },
+      // On shutdown every socket is told the server is going away (1001), so clients reconnect elsewhere.
+      preClose(done) {
+        const sockets = [...connections.all()].map((connection) => connection.socket)
+        for (const socket of sockets) socket.close(1001, 'server shutting down')
+        // A client that stopped reading never answers the close handshake, and its open connection
+        // holds server.close() (which runs before the onClose hooks) until ws gives up after 30 s:
+        // past a grace period it is cut here.
+        setTimeout(() => {
+          for (const socket of sockets) if (socket.readyState !== socket.CLOSED) socket.terminate()
+        }, SHUTDOWN_GRACE_MS).unref()
+        done()
       },
-    },
-    (socket, request) => {
-      releaseUpgradeRequest(request.raw, socket)
-      // Two upgrades of one account may both have passed the check above before either opened.
-      if (connections.countOf((request.auth as Auth).user.id) >= ctx.config.maxSocketsPerUser) {
-        socket.close(1008, tooManySockets(ctx).message)
-        return
-      }
-      openConnection(ctx, connections, typing, socket, request.auth as Auth, request.log)
-    },
-  )
+    })
+
+    scoped.get(
+      '/ws',
+      {
+        websocket: true,
+        schema: { hide: true },
+        // Authenticated before the upgrade: without a session there is a 401 and no socket.
+        preValidation: async (request, reply) => {
+          const auth = await resolveAuth(ctx, request, true)
+          if (!auth) return reply.status(401).send(errorBody(401, 'UNAUTHORIZED', 'Log in first'))
+          if (connections.countOf(auth.user.id) >= ctx.config.maxSocketsPerUser) {
+            return reply.status(429).send(tooManySockets(ctx))
+          }
+          request.auth = auth
+        },
+      },
+      (socket, request) => {
+        releaseUpgradeRequest(request.raw, socket)
+        // Two upgrades of one account may both have passed the check above before either opened.
+        if (connections.countOf((request.auth as Auth).user.id) >= ctx.config.maxSocketsPerUser) {
+          socket.close(1008, tooManySockets(ctx).message)
+          return
+        }
+        openConnection(ctx, { connections, typing, closing }, socket, request.auth as Auth, request.log)
+      },
+    )
+  })
 }
 
 const tooManySockets = (ctx: ConversationContext) =>
@@ -201,8 +203,7 @@ function releaseUpgradeRequest(raw: IncomingMessage, socket: WebSocket): void {
 
 function openConnection(
   ctx: ConversationContext,
-  connections: Connections,
-  typing: Typing,
+  { connections, typing, closing }: { connections: Connections; typing: Typing; closing: ClosingWork },
   socket: WebSocket,
   auth: Auth,
   log: FastifyInstance['log'],
@@ -322,7 +323,7 @@ function openConnection(
           }),
         )
         .catch((error) => log.warn({ err: error }, 'could not announce a socket leaving'))
-      track(ctx, announcing)
+      closing.track(announcing)
     }
     for (const conversationId of typing.clearUser(connection.userId)) {
       ctx.hub.publish({
@@ -340,7 +341,13 @@ function openConnection(
     const offline = wentOffline(ctx, [connection.userId]).catch((error) =>
       log.warn({ err: error }, 'could not record last_seen_at'),
     )
-    track(ctx, offline)
+    closing.track(offline)
   })
   socket.on('error', (error) => log.info({ err: error }, 'socket error'))
 }
+
+/**
+ * The `realtime` plugin: the WebSocket endpoint, and the fan-out of the hub's events to this
+ * node's sockets. Not encapsulated (it adds no request hook): `app.realtime` is there for all.
+ */
+export const realtimePlugin = fp(realtime, { name: 'realtime', dependencies: ['context'] })

@@ -1,9 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import { deleteAccount } from '../auth/accounts.js'
 import { authOf, requireUser } from '../auth/authenticate.js'
 import { errors, IdParams, NoContent, UserEnvelope, UserList } from '../common-schemas.js'
-import type { AppContext } from '../context.js'
 import { findUserById, findUserViews, listUsers, setDisplayName } from '../db/queries/users.js'
 import { badRequest, forbidden, notFound } from '../errors.js'
 import { presenceFor, presenceOfPeers } from '../presence/scope.js'
@@ -12,7 +12,8 @@ import { cleanName } from '../text.js'
 import { addContact, listContacts, removeContact } from './contacts.js'
 import { AddContactBody, ContactParams, ListUsersQuery, UpdateMeBody, UserPage } from './schemas.js'
 
-export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+async function routes(app: FastifyInstance): Promise<void> {
+  const { ctx } = app
   const routes = app.withTypeProvider<TypeBoxTypeProvider>()
   // onRequest: a caller without a session gets 401 before any body or parameter is looked at
   app.addHook('onRequest', requireUser(ctx))
@@ -157,3 +158,6 @@ export async function userRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     },
   )
 }
+
+/** Encapsulated: its hooks (the session guard) apply to its own routes only. */
+export const userRoutes = fp(routes, { name: 'user-routes', dependencies: ['context'], encapsulate: true })

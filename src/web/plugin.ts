@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import helmet from '@fastify/helmet'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { AppContext } from '../context.js'
+import fp from 'fastify-plugin'
 
 // The bundled web page: public/ at `/` (index.html at GET /) and the protocol client at /client/.
 // No build step: the files are served as they are. Helmet and a strict Content-Security-Policy
@@ -25,8 +25,7 @@ function connectSources(request: FastifyRequest): string {
   return host ? `'self' ws://${host} wss://${host}` : "'self'"
 }
 
-export async function webRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
-  void ctx
+async function routes(app: FastifyInstance): Promise<void> {
   await app.register(helmet, {
     global: true,
     contentSecurityPolicy: {
@@ -73,3 +72,6 @@ export async function webRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext
     ...cacheHeaders,
   })
 }
+
+/** Encapsulated: its hooks (the session guard) apply to its own routes only. */
+export const webRoutes = fp(routes, { name: 'web', encapsulate: true })

@@ -5,7 +5,7 @@ import type { AppendInput, AppendResult, CommitObserver } from './types.js'
 
 // What the two SQLite stores share: a queue of waiters, settled from the appender's outcomes.
 
-/** An outcome from the appender (message-appender.js) as the caller sees it. */
+/** An outcome from the appender (sqlite-appender.js) as the caller sees it. */
 export function settle(outcome: AppendOutcome): AppendResult {
   if (outcome.ok) {
     const row = outcome.row as unknown as MessageRow

@@ -34,7 +34,7 @@ export function createAppender(sqlite) {
      WHERE id = ? AND EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = ? AND user_id = ?)
      RETURNING change_seq`,
   )
-  // Unread counts (see unread.ts), once per conversation per batch.
+  // Unread counts (see src/db/queries/unread-counts.ts), once per conversation per batch.
   const unreadToOthers = sqlite.prepare(
     'UPDATE conversation_members SET unread_count = unread_count + ? WHERE conversation_id = ? AND user_id <> ?',
   )

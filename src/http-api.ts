@@ -1,0 +1,48 @@
+import cookie from '@fastify/cookie'
+import cors from '@fastify/cors'
+import rateLimit from '@fastify/rate-limit'
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { asyncApiDocument } from './api-docs/asyncapi.js'
+import { registerOpenApi } from './api-docs/openapi.js'
+import { pingUsers } from './db/queries/users.js'
+
+// The `http` plugin: what every HTTP route shares (cookies, CORS, the rate limiter, the OpenAPI
+// document at GET /docs, the AsyncAPI one at GET /docs/asyncapi) and the health check. Registered before the routes, so the document
+// lists them all.
+
+async function httpApi(app: FastifyInstance): Promise<void> {
+  const { config } = app
+  await app.register(cookie)
+  await app.register(cors, {
+    credentials: true,
+    // Browsers on the listed origins may call the API; same-origin requests need no CORS at all.
+    origin: (origin, callback) =>
+      callback(null, origin !== undefined && config.allowedOrigins.includes(origin)),
+  })
+  await app.register(rateLimit, { global: false })
+  await registerOpenApi(app)
+  app.get('/docs', { schema: { hide: true } }, async () => app.swagger())
+  app.get('/docs/asyncapi', { schema: { hide: true } }, async () => asyncApiDocument())
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'Liveness and database reachability',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
+    async () => {
+      await pingUsers(app.db)
+      return { status: 'ok' }
+    },
+  )
+}
+
+export const httpApiPlugin = fp(httpApi, {
+  name: 'http',
+  dependencies: ['db'],
+  decorators: { fastify: ['config'] },
+})
