@@ -21,8 +21,6 @@ import { registerErrorHandlers } from './errors.js'
 import { fileRoutes } from './files/routes.js'
 import { registerBodyDeadlines, serverTimeouts } from './http-timeouts.js'
 import { createMemoryHub } from './hub/memory.js'
-import { createNatsHub } from './hub/nats.js'
-import { createRedisHub } from './hub/redis.js'
 import type { Hub } from './hub/types.js'
 import { AccountLimits } from './limits/account-limits.js'
 import { redactUrl } from './log-redaction.js'
@@ -131,15 +129,20 @@ function textAndNumbersStorable(validate: CoercingValidate): CoercingValidate {
 
 /**
  * The in-process hub, or with REDIS_URL or NATS_URL the bus that connects several nodes. With
- * both set, Redis is the bus (and NATS_URL is ignored, with a warning).
+ * both set, Redis is the bus (and NATS_URL is ignored, with a warning). A bus client is imported
+ * only when configured: a single node does not carry ioredis or nats in memory.
  */
 async function createHub(config: Config, log: FastifyInstance['log']): Promise<Hub> {
   if (config.redisUrl) {
     if (config.natsUrl)
       log.warn({}, 'both REDIS_URL and NATS_URL are set: Redis is the bus, NATS_URL is ignored')
+    const { createRedisHub } = await import('./hub/redis.js')
     return createRedisHub({ url: config.redisUrl, log })
   }
-  if (config.natsUrl) return createNatsHub({ url: config.natsUrl, log })
+  if (config.natsUrl) {
+    const { createNatsHub } = await import('./hub/nats.js')
+    return createNatsHub({ url: config.natsUrl, log })
+  }
   return createMemoryHub()
 }
 
