@@ -34,11 +34,15 @@ export const BENCH_PARLEY_ENV: Record<string, string> = {
   MAX_SOCKETS_PER_USER: '1000000',
 }
 
+/** The V8 flags `npm start` gives the server (package.json): the bench measures it as it runs. */
+export const PARLEY_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size']
+
 export async function startParley(options: ParleyOptions): Promise<ServerHandle> {
   const port = await freePort()
   const script = options.ipcProbe
     ? ['--expose-gc', '--import', 'tsx', '--import', './bench/heap-probe.ts', 'src/server.ts']
     : ['--import', 'tsx', 'src/server.ts']
+  script.unshift(...PARLEY_NODE_FLAGS)
   return startServer({
     name: 'parley',
     args: [...(options.nodeArgs ?? []), ...script],

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
 import {
@@ -11,7 +12,7 @@ import {
   type SqliteDialectConfig,
   SqliteDriver,
 } from 'kysely'
-import pg from 'pg'
+import type pg from 'pg'
 import type { Database } from './types.js'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -113,8 +114,17 @@ const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value)
     // biome-ignore lint/suspicious/noExplicitAny: pg's overloads do not accept a union format
-    return pg.types.getTypeParser(oid, format as any)
+    return loadPg().types.getTypeParser(oid, format as any)
   },
+}
+
+// pg is loaded on first use: a server on SQLite does not carry it in memory. It is CommonJS, so a
+// synchronous require gives the same module an `import` would.
+const require = createRequire(import.meta.url)
+let pgModule: typeof pg | undefined
+const loadPg = (): typeof pg => {
+  pgModule ??= require('pg') as typeof pg
+  return pgModule
 }
 
 const WARM_CONNECTIONS = 4
@@ -155,7 +165,7 @@ export function postgresPoolConfig(url: string): { config: pg.PoolConfig; schema
 
 async function openPostgres(url: string): Promise<DatabaseHandle> {
   const { config, schema } = postgresPoolConfig(url)
-  const pool = new pg.Pool(config)
+  const pool = new (loadPg().Pool)(config)
   // An idle client that loses its server (restart, failover) emits here; without a listener
   // the process would crash. The pool replaces it on the next checkout.
   pool.on('error', () => {})
