@@ -41,4 +41,5 @@ await build({
   logLevel: 'warning',
 })
 mkdirSync(out, { recursive: true })
-for (const folder of ['public', 'client']) symlinkSync(relative(out, join(root, folder)), join(out, folder), 'dir')
+for (const folder of ['public', 'client'])
+  symlinkSync(relative(out, join(root, folder)), join(out, folder), 'dir')
