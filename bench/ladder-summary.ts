@@ -37,6 +37,8 @@ export interface StepSummary {
   postgresCpu: number
   /** redis-server; NaN without Redis. */
   redisCpu: number
+  /** Mean number of this run's PostgreSQL connections in each busy state (see ServiceCpu.waits). */
+  postgresWaits: Record<string, number>
   /** TCP data segments the server sent per second: its socket writes (loopback: one segment each). */
   serverSegmentsPerSec: number
   /** Frames out (deliveries and acks) per socket write: 1 when every frame is its own write. */
@@ -88,6 +90,14 @@ export function mergeCounts(list: Record<string, number>[]) {
   return out
 }
 
+/** "in transaction, waiting for Parley 0.62, IO:WALSync 0.31": the busiest states first. */
+export function waitsText(waits: Record<string, number>): string {
+  return Object.entries(waits)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n]) => `${name} ${fmt(n, 2)}`)
+    .join(', ')
+}
+
 const orZero = (n: number) => (Number.isFinite(n) ? n : 0)
 
 export function summarize(rate: number, results: StepResult[], samples: StepSamples): StepSummary {
@@ -129,6 +139,7 @@ export function summarize(rate: number, results: StepResult[], samples: StepSamp
     nodeCpu: nodes.map((n) => n.cpuPercent),
     postgresCpu,
     redisCpu,
+    postgresWaits: samples.services?.waits ?? {},
     serverSegmentsPerSec: measured ? sum(nodes.map((n) => n.segmentsPerSec)) : Number.NaN,
     framesPerWrite: measured ? (delivered + sum(results.map((r) => r.acked))) / segments : Number.NaN,
     serverRssMaxMB: measured ? mb(sum(nodes.map((n) => n.rssMaxBytes))) : Number.NaN,

@@ -1,7 +1,7 @@
 import type { BenchOptions, Target } from './cli.js'
 import { deploy } from './deploy.js'
 import { Generator } from './generator.js'
-import { NodesSampler, type StepSummary, summarize } from './ladder-summary.js'
+import { NodesSampler, type StepSummary, summarize, waitsText } from './ladder-summary.js'
 import { fmt, HttpError, int, sleep, waitUntilQuiet } from './lib.js'
 import type { ConnectResult, StepResult } from './messages.js'
 import { connectAll, partition, setupParley, setupRaw, spreadOverNodes } from './sockets.js'
@@ -27,12 +27,15 @@ function stepLine(rate: number, step: StepSummary): string {
     ? `, PostgreSQL ${fmt(step.postgresCpu, 0)}%` +
       (Number.isFinite(step.redisCpu) ? ` Redis ${fmt(step.redisCpu, 0)}%` : '')
     : ''
+  const waits = Object.keys(step.postgresWaits).length
+    ? ` (connections busy: ${waitsText(step.postgresWaits)})`
+    : ''
   const nodes = step.nodeCpu.length > 1 ? ` (nodes ${step.nodeCpu.map((c) => fmt(c, 0)).join(' + ')})` : ''
   return (
     `  ${int(rate)} msg/s: acked ${int(step.ackedPerSec)}/s, ${int(step.deliveriesPerSec)} deliveries/s, ` +
     `${fmt(step.share * 100, 2)}% delivered, p50 ${fmt(step.p50, 2)} p99 ${fmt(step.p99, 2)} ` +
     `p99.9 ${fmt(step.p999, 2)} max ${fmt(step.max, 1)} ms, server ${fmt(step.serverCpu, 0)}% CPU${nodes} (main thread ${fmt(step.serverMainThreadCpu, 0)}%) ` +
-    `${fmt(step.serverRssMaxMB, 0)} MB${services}, ${int(step.serverSegmentsPerSec)} socket writes/s (${fmt(step.framesPerWrite, 1)} frames each), generator ${fmt(step.generatorCpu, 0)}% CPU, others ${fmt(step.otherCpu, 0)}%` +
+    `${fmt(step.serverRssMaxMB, 0)} MB${services}${waits}, ${int(step.serverSegmentsPerSec)} socket writes/s (${fmt(step.framesPerWrite, 1)} frames each), generator ${fmt(step.generatorCpu, 0)}% CPU, others ${fmt(step.otherCpu, 0)}%` +
     (step.notes.length ? ` [${step.notes.join('; ')}]` : '')
   )
 }

@@ -5,7 +5,7 @@ import type { BenchOptions } from './cli.js'
 import type { HistoryRun } from './history.js'
 import type { IdleRun } from './idle.js'
 import type { LadderRun } from './ladder.js'
-import type { StepSummary } from './ladder-summary.js'
+import { type StepSummary, waitsText } from './ladder-summary.js'
 import { fmt, int } from './lib.js'
 
 // The Markdown tables of the ladder, idle and history modes (the http mode has bench/http-report.ts),
@@ -170,8 +170,8 @@ function servicesMarkdown(o: BenchOptions, run: LadderRun): string {
   const out = [
     `CPU during each step of Parley on ${run.deployment}, percent of one core (the machine has ${cpus().length} cores):`,
     '',
-    '| offered msg/s | Parley nodes (each) | busiest main thread | PostgreSQL | Redis | generators | others | delivered | p50 ms | p99 ms |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| offered msg/s | Parley nodes (each) | busiest main thread | PostgreSQL | Redis | generators | others | delivered | p50 ms | p99 ms | PostgreSQL connections busy (mean) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ]
   for (const [index, rate] of o.rates.entries()) {
     const s = run.steps[index]
@@ -179,12 +179,13 @@ function servicesMarkdown(o: BenchOptions, run: LadderRun): string {
     const each = s.nodeCpu.length > 1 ? ` (${s.nodeCpu.map((c) => fmt(c, 0)).join(' + ')})` : ''
     out.push(
       `| ${int(rate)}${s.unreliable ? ' *' : ''} | ${fmt(s.serverCpu, 0)}${each} | ${fmt(s.serverMainThreadCpu, 0)} | ${fmt(s.postgresCpu, 0)} | ` +
-        `${fmt(s.redisCpu, 0)} | ${fmt(s.generatorCpu, 0)} | ${fmt(s.otherCpu, 0)} | ${fmt(s.share * 100, 2)}% | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} |`,
+        `${fmt(s.redisCpu, 0)} | ${fmt(s.generatorCpu, 0)} | ${fmt(s.otherCpu, 0)} | ${fmt(s.share * 100, 2)}% | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${waitsText(s.postgresWaits)} |`,
     )
   }
   out.push(
     '',
-    'PostgreSQL counts this run\'s connections and the server\'s background processes; "others" is the rest of the machine (other PostgreSQL clients included).',
+    'PostgreSQL counts this run\'s connections and the server\'s background processes; "others" is the rest of the machine (other PostgreSQL clients included). ' +
+      "Connections busy: the mean number of the run's connections in each state over the step (pg_stat_activity every 100 ms; idle ones left out).",
   )
   return out.join('\n')
 }

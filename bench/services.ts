@@ -17,6 +17,21 @@ export interface ServiceCpu {
   /** Percent of one core, NaN when unknown. */
   postgres: number
   redis: number
+  /**
+   * What this run's busy PostgreSQL connections were doing, sampled every 100 ms: the mean number
+   * of connections in each state ("in transaction, waiting for Parley", "Lock:transactionid",
+   * "IO:WALSync", "running"...). Idle connections are left out.
+   */
+  waits: Record<string, number>
+}
+
+const WAIT_SAMPLE_MS = 100
+
+/** One pg_stat_activity row of a busy connection, as a state name (see ServiceCpu.waits). */
+function waitName(row: { state: string; wait_event_type: string | null; wait_event: string | null }): string {
+  if (row.state === 'idle in transaction') return 'in transaction, waiting for Parley'
+  if (row.wait_event_type === 'Client') return `waiting for Parley (${row.wait_event})`
+  return row.wait_event_type ? `${row.wait_event_type}:${row.wait_event}` : 'running'
 }
 
 async function withClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -108,15 +123,57 @@ export class Services {
   async sample(): Promise<() => Promise<ServiceCpu>> {
     const pgBefore = ticksOf(await this.postgresPids())
     const redisBefore = ticksOf(this.redisUrl ? pidsOf('redis-server') : [])
+    const stopWaits = await this.sampleWaits()
     const started = performance.now()
     return async () => {
       const seconds = (performance.now() - started) / 1000
       const redisAfter = ticksOf(this.redisUrl ? pidsOf('redis-server') : [])
+      const waits = await stopWaits()
       const pgAfter = ticksOf(await this.postgresPids())
       return {
         postgres: cpuBetween(pgBefore, pgAfter, seconds),
         redis: cpuBetween(redisBefore, redisAfter, seconds),
+        waits,
       }
+    }
+  }
+
+  /** Samples the run's busy connections until the returned function is called (see ServiceCpu.waits). */
+  private async sampleWaits(): Promise<() => Promise<Record<string, number>>> {
+    const counts: Record<string, number> = {}
+    let samples = 0
+    let stopped = false
+    let client: pg.Client | null = new pg.Client({
+      connectionString: this.baseUrl,
+      connectionTimeoutMillis: 5000,
+    })
+    client.on('error', () => {})
+    try {
+      await client.connect()
+    } catch {
+      client = null
+    }
+    const loop = (async () => {
+      while (client && !stopped) {
+        try {
+          const { rows } = await client.query(
+            `select state, wait_event_type, wait_event from pg_stat_activity
+             where application_name like $1 and state is not null and state <> 'idle'`,
+            [`parley-${this.tag}-%`],
+          )
+          samples++
+          for (const row of rows) counts[waitName(row)] = (counts[waitName(row)] ?? 0) + 1
+        } catch {
+          break
+        }
+        await new Promise((resolve) => setTimeout(resolve, WAIT_SAMPLE_MS))
+      }
+    })()
+    return async () => {
+      stopped = true
+      await loop
+      await client?.end().catch(() => {})
+      return Object.fromEntries(Object.entries(counts).map(([name, n]) => [name, n / Math.max(1, samples)]))
     }
   }
 
