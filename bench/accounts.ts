@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { fmt, mapLimit } from './lib.js'
 import type { AccountsFile, SocketSpec } from './messages.js'
 
-// The benchmark's accounts and rooms, made the same way over HTTP (bench/run.ts, against the server
+// The benchmark's accounts and rooms, made the same way over HTTP (bench/sockets.ts, against the server
 // it measures) and in process (bench/setup.ts, `app.inject` on a server's database).
 
 /** One JSON POST to the app, as `token`'s user or anonymously: the body of a 2xx answer, or a throw. */

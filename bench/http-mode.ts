@@ -12,7 +12,7 @@ import { startHttpCeiling, startParley } from './servers.js'
 // npm run bench -- --mode http: autocannon against Parley (`npm start` on a seeded SQLite file,
 // limits raised) and against the Fastify ceiling (bench/http-ceiling.ts), route by route.
 
-/** The flags of this mode, for bench/run.ts's parseArgs. */
+/** The flags of this mode, for bench/cli.ts's parseArgs. */
 export const HTTP_OPTIONS = {
   warmup: { type: 'string', default: '2' },
   routes: { type: 'string' },

@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import * as hdr from 'hdr-histogram-js'
 import WebSocket from 'ws'
+import { bump, histogram, onFrame, resetCounts, type Sock, type Step, state } from './loadgen-frames.js'
 import type {
   ConnectCommand,
   ConnectResult,
@@ -13,138 +14,20 @@ import type {
   ToLoadgen,
 } from './messages.js'
 
-// The load generator: its own process, forked by bench/run.ts and driven over IPC. It holds the
+// The load generator: its own process, forked by bench/generator.ts and driven over IPC. It holds the
 // sockets, sends `send_message` on a fixed open-loop timetable and measures every delivery from
 // the message's *scheduled* send time (so a stalled server or generator cannot hide latency:
-// no coordinated omission). Incoming frames on the hot path are matched by substring, not
-// JSON.parse, to keep the generator's own CPU low.
+// no coordinated omission). Frames are counted in bench/loadgen-frames.ts.
 
 if (!process.send) {
-  console.error('bench/loadgen.ts is started by bench/run.ts (it needs an IPC channel)')
+  console.error('bench/loadgen.ts is started by the bench (it needs an IPC channel)')
   process.exit(1)
 }
 
 const send = (msg: FromLoadgen) => process.send?.(msg)
 
-interface Sock {
-  index: number
-  ws: WebSocket
-  spec: SocketSpec
-  /** Sockets of the same conversation held by this generator (the expected recipients). */
-  roomSize: number
-  open: boolean
-  onControl?: (frame: Record<string, unknown>) => void
-}
-
-interface Step {
-  needle: string
-  scheduled: Float64Array
-  deliveries: Uint8Array
-  acked: Uint8Array
-  expected: Uint8Array
-  latency: hdr.Histogram
-  ackLatency: hdr.Histogram
-  sendLag: hdr.Histogram
-  delivered: number
-  ackCount: number
-  duplicates: number
-  stale: number
-  lastDelivery: number
-  lastAck: number
-  start: number
-  /** Per 250 ms of scheduled send time: the worst end-to-end latency, ms. */
-  timelineMax: Float64Array
-}
-
-const sockets: Sock[] = []
-let current: Step | null = null
-let lastNeedlePrefix = ''
-let pongs = 0
-const errors: Record<string, number> = {}
-const closes: Record<string, number> = {}
-
-const histogram = () =>
-  hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 3_600_000_000,
-    numberOfSignificantValueDigits: 3,
-  })
-
-const bump = (counts: Record<string, number>, key: string) => {
-  counts[key] = (counts[key] ?? 0) + 1
-}
-
 const LOOP_RESOLUTION_MS = 10
-const MESSAGE = '"type":"message"'
-const ACK = '"type":"ack"'
-const ERROR = '"type":"error"'
-const PONG = '"type":"pong"'
-
-function readSeq(s: string, from: number): number {
-  let seq = 0
-  for (let i = from; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c < 48 || c > 57) break
-    seq = seq * 10 + (c - 48)
-  }
-  return seq
-}
-
-function onFrame(sock: Sock, data: Buffer) {
-  // Only ASCII is searched for; latin1 decoding is the cheapest.
-  const s = data.toString('latin1')
-  const step = current
-  if (step) {
-    const k = s.indexOf(step.needle)
-    if (k >= 0) {
-      const seq = readSeq(s, k + step.needle.length)
-      const now = performance.now()
-      if (s.indexOf(MESSAGE) >= 0) {
-        const micros = Math.max(1, Math.round((now - step.scheduled[seq]) * 1000))
-        step.latency.recordValue(micros)
-        const bucket = Math.floor((step.scheduled[seq] - step.start) / 250)
-        if (bucket >= 0 && bucket < step.timelineMax.length && micros / 1000 > step.timelineMax[bucket]) {
-          step.timelineMax[bucket] = micros / 1000
-        }
-        step.deliveries[seq]++
-        if (step.deliveries[seq] > step.expected[seq]) step.duplicates++
-        else step.delivered++
-        step.lastDelivery = now
-      } else if (s.indexOf(ACK) >= 0) {
-        if (step.acked[seq] === 0) {
-          step.acked[seq] = 1
-          step.ackCount++
-          step.ackLatency.recordValue(Math.max(1, Math.round((now - step.scheduled[seq]) * 1000)))
-          step.lastAck = now
-        }
-      }
-      return
-    }
-    if (lastNeedlePrefix && s.indexOf(MESSAGE) >= 0 && s.indexOf(lastNeedlePrefix) >= 0) {
-      step.stale++
-      return
-    }
-  }
-  if (s.indexOf(PONG) >= 0 && !sock.onControl) {
-    pongs++
-    return
-  }
-  if (s.indexOf(ERROR) >= 0) {
-    try {
-      const frame = JSON.parse(data.toString())
-      bump(errors, String(frame.code))
-    } catch {
-      bump(errors, 'UNPARSEABLE')
-    }
-  }
-  if (sock.onControl) {
-    try {
-      sock.onControl(JSON.parse(data.toString()))
-    } catch {
-      // a control frame that is not JSON: ignored; the connect timeout reports it
-    }
-  }
-}
+const { sockets, errors, closes } = state
 
 function openSocket(
   cmd: ConnectCommand,
@@ -153,10 +36,11 @@ function openSocket(
 ): Promise<{ sock: Sock | null; ms: number; error?: string; joinError?: boolean }> {
   const started = performance.now()
   return new Promise((resolve) => {
+    const url = cmd.urls[spec.node ?? 0] ?? cmd.urls[0]
     const localAddress = cmd.localAddresses.length
       ? cmd.localAddresses[index % cmd.localAddresses.length]
       : undefined
-    const ws = new WebSocket(cmd.url, {
+    const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${spec.token}` },
       perMessageDeflate: false,
       skipUTF8Validation: true,
@@ -282,15 +166,14 @@ async function runStep(cmd: StepCommand): Promise<StepResult> {
     start: 0,
     timelineMax: new Float64Array(Math.ceil(cmd.durationMs / 250) + 1),
   }
-  for (const key of Object.keys(errors)) delete errors[key]
-  for (const key of Object.keys(closes)) delete closes[key]
+  resetCounts()
   const padding = 'x'.repeat(Math.max(0, cmd.contentBytes))
   const interval = 1000 / cmd.rate
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS })
   loop.enable()
   const cpu0 = process.cpuUsage()
   const wall0 = performance.now()
-  current = step
+  state.current = step
   const start = performance.now() + 20
   step.start = start
   let sent = 0
@@ -331,8 +214,8 @@ async function runStep(cmd: StepCommand): Promise<StepResult> {
   const wall = performance.now() - wall0
   const cpu = process.cpuUsage(cpu0)
   loop.disable()
-  current = null
-  lastNeedlePrefix = `"client_id":"b${process.pid}s`
+  state.current = null
+  state.lastNeedlePrefix = `"client_id":"b${process.pid}s`
 
   let fullyDelivered = 0
   for (let i = 0; i < sent; i++) if (step.deliveries[i] >= step.expected[i]) fullyDelivered++
@@ -365,9 +248,8 @@ async function runStep(cmd: StepCommand): Promise<StepResult> {
 }
 
 async function hold(cmd: HoldCommand): Promise<HoldResult> {
-  for (const key of Object.keys(errors)) delete errors[key]
-  for (const key of Object.keys(closes)) delete closes[key]
-  pongs = 0
+  resetCounts()
+  state.pongs = 0
   let pingsSent = 0
   const cpu0 = process.cpuUsage()
   const wall0 = performance.now()
@@ -395,7 +277,7 @@ async function hold(cmd: HoldCommand): Promise<HoldResult> {
     evt: 'held',
     open: open().length,
     pingsSent,
-    pongs,
+    pongs: state.pongs,
     closes: { ...closes },
     errors: { ...errors },
     cpuPercent: ((cpu.user + cpu.system) / 1000 / wall) * 100,

@@ -1,14 +1,17 @@
-// The IPC messages between the orchestrator (bench/run.ts) and a load generator (bench/loadgen.ts).
+// The IPC messages between the orchestrator (bench/run.ts and its modes) and a load generator
+// (bench/loadgen.ts).
 
 export interface SocketSpec {
   token: string
   conversationId: number
+  /** Index into ConnectCommand.urls: the node this socket connects to (default 0). */
+  node?: number
 }
 
 export interface ConnectCommand {
   cmd: 'connect'
-  /** ws://127.0.0.1:<port>/ws */
-  url: string
+  /** ws://127.0.0.1:<port>/ws of each node (one server: one URL). */
+  urls: string[]
   sockets: SocketSpec[]
   /** Local addresses to bind client sockets to, round robin (127.0.0.x), to spread ephemeral ports. */
   localAddresses: string[]

@@ -2,11 +2,15 @@ import { join } from 'node:path'
 import { freePort, type ServerHandle, startServer } from './lib.js'
 
 // The servers the bench measures, each its own process started as `npm start` starts Parley
-// (node with tsx), shared by every mode of bench/run.ts.
+// (node with tsx), shared by every mode of the bench (bench/deploy.ts puts them together).
 
 export interface ParleyOptions {
-  /** The SQLite file (created and migrated by the server when missing). */
-  dbPath: string
+  /** In logs and errors (default "parley"; "parley node 2" of several). */
+  name?: string
+  /** The SQLite file (created and migrated by the server when missing)... */
+  dbPath?: string
+  /** ...or any DATABASE_URL (postgres://...?schema=...), which wins. */
+  databaseUrl?: string
   uploadDir: string
   /** Node flags before the script (e.g. --cpu-prof ...). */
   nodeArgs?: string[]
@@ -44,11 +48,11 @@ export async function startParley(options: ParleyOptions): Promise<ServerHandle>
     : ['--import', 'tsx', 'src/server.ts']
   script.unshift(...PARLEY_NODE_FLAGS)
   return startServer({
-    name: 'parley',
+    name: options.name ?? 'parley',
     args: [...(options.nodeArgs ?? []), ...script],
     env: {
       ...BENCH_PARLEY_ENV,
-      DATABASE_URL: `sqlite:${options.dbPath}`,
+      DATABASE_URL: options.databaseUrl ?? `sqlite:${options.dbPath}`,
       PORT: String(port),
       HOST: '127.0.0.1',
       UPLOAD_DIR: options.uploadDir,
