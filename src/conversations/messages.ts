@@ -15,7 +15,7 @@ import {
 import { findProjectOwner } from '../db/queries/projects.js'
 import { moveReadPointer, uncountDeleted } from '../db/queries/unread-counts.js'
 import type { Database, MessageRow } from '../db/types.js'
-import { AppError, badRequest, forbidden, notFound } from '../errors.js'
+import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js'
 import { nowIso } from '../time.js'
 import type { ConversationContext } from './context.js'
 import { publishMessage, publishToMembers } from './events.js'
@@ -38,6 +38,22 @@ async function oneView(ctx: AppContext, row: MessageRow): Promise<MessageView> {
   return view
 }
 
+const clientIdReused = () =>
+  conflict(
+    'CLIENT_ID_REUSED',
+    'That client_id names another message of yours: use a new client_id for a new message',
+  )
+
+/**
+ * Whether the message a client_id named is this send again (a retry): same conversation, same
+ * text. A message edited or deleted since no longer has the text it was sent with, so there the
+ * conversation alone decides.
+ */
+function isSameSend(first: MessageRow, conversationId: number, content: string): boolean {
+  if (Number(first.conversation_id) !== conversationId) return false
+  return first.edited_at !== null || first.deleted_at !== null || first.content === content
+}
+
 export interface SentMessage {
   message: MessageView
   /** false when the client_id named an earlier message: nothing new to announce. */
@@ -48,7 +64,8 @@ export interface SentMessage {
  * Sends a message: commits (grouped with the other writes of this loop turn) and returns what
  * happened, announced to nobody yet: the caller answers its own client first, then calls
  * announceSent, so a socket's `ack` goes out ahead of the `message` frame its own socket gets too.
- * A repeated client_id from the same sender returns the first message.
+ * A repeated client_id from the same sender returns the first message if it is the same send
+ * (same conversation and text), and is refused with CLIENT_ID_REUSED otherwise (nothing stored).
  */
 export async function sendMessage(
   ctx: ConversationContext,
@@ -65,7 +82,10 @@ export async function sendMessage(
     content,
     clientId: input.client_id ?? null,
   })
-  if (!result.created) return { message: await oneView(ctx, result.row), created: false }
+  if (!result.created) {
+    if (!isSameSend(result.row, conversationId, content)) throw clientIdReused()
+    return { message: await oneView(ctx, result.row), created: false }
+  }
   ctx.metrics.messagesIn.inc()
   return { message: toMessageView(result.row), created: true }
 }
