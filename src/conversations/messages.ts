@@ -58,6 +58,8 @@ export interface SentMessage {
   message: MessageView
   /** false when the client_id named an earlier message: nothing new to announce. */
   created: boolean
+  /** The change number the message got (the `cursor` of its `message` frame). */
+  cursor: number
 }
 
 /**
@@ -84,15 +86,15 @@ export async function sendMessage(
   })
   if (!result.created) {
     if (!isSameSend(result.row, conversationId, content)) throw clientIdReused()
-    return { message: await oneView(ctx, result.row), created: false }
+    return { message: await oneView(ctx, result.row), created: false, cursor: Number(result.row.change_seq) }
   }
   ctx.metrics.messagesIn.inc()
-  return { message: toMessageView(result.row), created: true }
+  return { message: toMessageView(result.row), created: true, cursor: Number(result.row.change_seq) }
 }
 
 /** Tells the members of a message sendMessage created (a repeat announces nothing). */
 export async function announceSent(ctx: AppContext, sent: SentMessage): Promise<void> {
-  if (sent.created) await publishMessage(ctx, sent.message)
+  if (sent.created) await publishMessage(ctx, sent.message, sent.cursor)
 }
 
 async function findMessage(ctx: AppContext, conversationId: number, messageId: number): Promise<MessageRow> {
@@ -127,7 +129,11 @@ export async function editMessage(
   }, lockConversation)
   if (!row) throw notFound('Message')
   const message = await oneView(ctx, row)
-  await publishToMembers(ctx, conversationId, { type: 'message_updated', message })
+  await publishToMembers(ctx, conversationId, {
+    type: 'message_updated',
+    message,
+    cursor: Number(row.change_seq),
+  })
   return message
 }
 
@@ -145,7 +151,7 @@ export async function deleteMessage(
     throw forbidden("Only the sender or the project's owner may delete a message")
   }
   const lockConversation = { key: conversationId }
-  const removedFiles = await ctx.writes.run(async (trx) => {
+  const { removedFiles, changeSeq } = await ctx.writes.run(async (trx) => {
     const changeSeq = await bumpChange(trx, conversationId)
     // The text is gone for good; the row stays as a tombstone so the change feed can say so.
     // Only the first of two deletes at once gets the row: the other is rolled back to its
@@ -154,13 +160,14 @@ export async function deleteMessage(
     if (!deleted) throw notFound('Message')
     await uncountDeleted(trx, { conversationId, messageId, senderId: Number(deleted.sender_id) })
     // A project's files outlive the announcement; files sent into a conversation go with their message.
-    return deleteFilesOfMessage(trx, messageId)
+    return { removedFiles: await deleteFilesOfMessage(trx, messageId), changeSeq }
   }, lockConversation)
   await Promise.all(removedFiles.map((name) => unlink(join(ctx.config.uploadDir, name)).catch(() => {})))
   await publishToMembers(ctx, conversationId, {
     type: 'message_deleted',
     conversation_id: conversationId,
     message_id: messageId,
+    cursor: changeSeq,
   })
 }
 

@@ -1,0 +1,85 @@
+import t from 'tap'
+import { createConversation, register, startTestServer, type TestContext } from './helpers/app.js'
+import { connect, type Frame, type TestSocket } from './helpers/ws.js'
+
+// What the frames the server sends carry and in which order: cursors on live changes, refs on
+// errors, typing that lapses, the creator's own sockets told of a new conversation, ack first.
+
+async function setup(t: TestContext, overrides = {}) {
+  const server = await startTestServer(t, overrides)
+  const ann = await register(server.app, 'ann')
+  const bob = await register(server.app, 'bob')
+  const id = await createConversation(server.app, ann, [bob])
+  return { server, ann, bob, id }
+}
+
+const LIVE_CHANGES = new Set(['message', 'message_updated', 'message_deleted'])
+
+/** What a change frame or a message of a `recent_messages` reply says happened, comparable. */
+function changeOf(frame: Frame): string {
+  if (frame.type === 'message_deleted') return `deleted ${frame.message_id}`
+  const message = frame.message as { id: number; content: string }
+  return `${message.id} ${message.content}`
+}
+
+function replayOf(reply: Frame): string[] {
+  return (reply.messages as Array<{ id: number; content: string | null; deleted: boolean }>).map((m) =>
+    m.deleted ? `deleted ${m.id}` : `${m.id} ${m.content}`,
+  )
+}
+
+async function liveChanges(socket: TestSocket, count: number): Promise<Frame[]> {
+  const frames: Frame[] = []
+  for (let i = 0; i < count; i++) frames.push(await socket.next((f) => LIVE_CHANGES.has(f.type)))
+  return frames
+}
+
+t.test(
+  'live message, message_updated and message_deleted frames carry the cursor to resume from',
+  async (t) => {
+    const { server, ann, bob, id } = await setup(t)
+    const annSocket = await connect(server.ws, ann.token)
+    const bobSocket = await connect(server.ws, bob.token)
+    const first = await annSocket.request({ type: 'send_message', conversation_id: id, content: 'one' })
+    const firstId = (first.message as { id: number }).id
+    const second = await annSocket.request({ type: 'send_message', conversation_id: id, content: 'two' })
+    const secondId = (second.message as { id: number }).id
+    await annSocket.request({
+      type: 'edit_message',
+      conversation_id: id,
+      message_id: firstId,
+      content: 'uno',
+    })
+    await annSocket.request({ type: 'delete_message', conversation_id: id, message_id: secondId })
+    await annSocket.request({ type: 'send_message', conversation_id: id, content: 'three' })
+    const frames = await liveChanges(bobSocket, 5)
+    const cursors = frames.map((f) => f.cursor)
+    t.ok(
+      cursors.every((c) => Number.isInteger(c)),
+      `every change frame has a cursor: ${JSON.stringify(cursors)}`,
+    )
+    t.same(
+      cursors,
+      [...(cursors as number[])].sort((a, b) => a - b),
+      'cursors grow with the changes',
+    )
+
+    const resumer = await connect(server.ws, bob.token)
+    const fromLast = await resumer.request({ type: 'join', conversation_id: id, cursor: frames[4].cursor })
+    t.same(fromLast.messages, [], 'resuming from the last cursor seen repeats nothing')
+    t.equal(fromLast.cursor, frames[4].cursor)
+    const fromSecond = await resumer.request({ type: 'join', conversation_id: id, cursor: frames[1].cursor })
+    t.same(
+      replayOf(fromSecond),
+      frames.slice(2).map(changeOf),
+      'from an earlier cursor: exactly the later changes',
+    )
+    const fromFirst = await resumer.request({ type: 'join', conversation_id: id, cursor: frames[0].cursor })
+    t.same(
+      replayOf(fromFirst),
+      [`${firstId} uno`, `deleted ${secondId}`, frames[4] && changeOf(frames[4])],
+      'each later change once, in its latest state',
+    )
+    for (const socket of [annSocket, bobSocket, resumer]) await socket.close()
+  },
+)
