@@ -83,3 +83,26 @@ t.test(
     for (const socket of [annSocket, bobSocket, resumer]) await socket.close()
   },
 )
+
+t.test('RATE_LIMITED carries the ref of the frame it refuses', async (t) => {
+  const { server, ann } = await setup(t, { wsRateLimit: 5 })
+  const socket = await connect(server.ws, ann.token)
+  // The burst allowance (10) is served, the next few are refused, one by one, with their refs.
+  for (let i = 0; i < 14; i++) socket.send({ type: 'ping', ref: `p${i}` })
+  const refused = await socket.next((f) => f.type === 'error' && f.code === 'RATE_LIMITED')
+  t.match(refused.ref, /^p\d+$/, 'the refused frame is named')
+  const answered = new Set(socket.frames.filter((f) => f.ref !== undefined).map((f) => f.ref))
+  t.ok(answered.size >= 11, 'served and refused frames alike are answered by ref')
+  await socket.close()
+})
+
+t.test('a frame over 64 KiB closes with 1009 and a reason', async (t) => {
+  const { server, ann, id } = await setup(t)
+  const socket = await connect(server.ws, ann.token)
+  const reason = new Promise<string>((resolve) =>
+    socket.socket.once('close', (_code, r) => resolve(r.toString())),
+  )
+  socket.send(JSON.stringify({ type: 'send_message', conversation_id: id, content: 'x'.repeat(70 * 1024) }))
+  t.equal(await socket.whenClosed(), 1009)
+  t.match(await reason, /64 KiB/)
+})
