@@ -106,3 +106,28 @@ t.test('a frame over 64 KiB closes with 1009 and a reason', async (t) => {
   t.equal(await socket.whenClosed(), 1009)
   t.match(await reason, /64 KiB/)
 })
+
+t.test('a typing state that lapses on the server is announced as is_typing: false', async (t) => {
+  const { server, ann, bob, id } = await setup(t, { typingLapseMs: 300 })
+  const annSocket = await connect(server.ws, ann.token)
+  const bobSocket = await connect(server.ws, bob.token)
+  await annSocket.request({ type: 'join', conversation_id: id })
+  await bobSocket.request({ type: 'join', conversation_id: id })
+  annSocket.send({ type: 'typing', conversation_id: id, is_typing: true })
+  t.match(await bobSocket.next('typing'), { conversation_id: id, user_id: ann.id, is_typing: true })
+  // Ann's client vanishes mid-word: no "stopped typing" ever comes from it.
+  t.match(
+    await bobSocket.next('typing'),
+    { conversation_id: id, user_id: ann.id, is_typing: false },
+    'the lapse is announced',
+  )
+  t.same(annSocket.ofType('typing'), [], "not to the typer's own socket")
+  // Stopped in time by the client: announced once, and no lapse after it.
+  annSocket.send({ type: 'typing', conversation_id: id, is_typing: true })
+  await bobSocket.next((f) => f.type === 'typing' && f.is_typing === true)
+  annSocket.send({ type: 'typing', conversation_id: id, is_typing: false })
+  await bobSocket.next((f) => f.type === 'typing' && f.is_typing === false)
+  t.same(await bobSocket.quiet((f) => f.type === 'typing', 600), [], 'nothing more')
+  await annSocket.close()
+  await bobSocket.close()
+})

@@ -18,7 +18,7 @@ import { FrameLimiter, MAX_FRAME_BYTES, ParleySocket, type ReadFrame, readFrame 
 import { frame } from './frames.js'
 import { frameProblem, handlers, type SocketSession } from './protocol.js'
 import { watchSessionExpiry } from './session-expiry.js'
-import { Typing } from './typing.js'
+import { announceTyping, Typing } from './typing.js'
 
 /** Frames of one socket handled at once before the server stops reading from it. */
 const MAX_FRAMES_IN_FLIGHT = 64
@@ -76,7 +76,11 @@ type WebSocketClass = NonNullable<NonNullable<WebsocketPluginOptions['options']>
 async function realtime(app: FastifyInstance): Promise<void> {
   const { ctx } = app
   const connections = new Connections(ctx.metrics)
-  const typing = new Typing()
+  // A typing state that runs out unrenewed (the client vanished mid-word) is announced as stopped.
+  const typing = new Typing(
+    (conversationId, userId, socketId) => announceTyping(ctx.hub, conversationId, userId, false, socketId),
+    ctx.config.typingLapseMs,
+  )
   const closing = new ClosingWork()
   app.decorate('realtime', { connections, closingWorkDone: () => closing.done() })
   const unsubscribe = ctx.hub.subscribe((event) => {
@@ -98,6 +102,7 @@ async function realtime(app: FastifyInstance): Promise<void> {
     // Runs before the onClose of the plugins it depends on (hub and database still open): the
     // sockets finish closing and their users' presence is written and announced before the node goes.
     await finishSockets(connections, closing)
+    typing.stop()
     unsubscribe()
     unwatchBus?.()
   })
@@ -287,16 +292,7 @@ function openConnection(
       closing.track(announcing)
     }
     for (const conversationId of typing.clearUser(connection.userId)) {
-      ctx.hub.publish({
-        kind: 'room',
-        conversationId,
-        typing: { userId: connection.userId, isTyping: false },
-        frame: frame('typing', {
-          conversation_id: conversationId,
-          user_id: connection.userId,
-          is_typing: false,
-        }),
-      })
+      announceTyping(ctx.hub, conversationId, connection.userId, false)
     }
     if (!ctx.presence.disconnected(connection.userId)) return
     const offline = wentOffline(ctx, [connection.userId]).catch((error) =>

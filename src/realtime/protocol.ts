@@ -21,7 +21,7 @@ import { toUserView } from '../presence/user-view.js'
 import { type Connection, type Connections, send } from './connections.js'
 import { frame } from './frames.js'
 import { ClientFrames, type ClientFrameType } from './schemas.js'
-import type { Typing } from './typing.js'
+import { announceTyping, type Typing } from './typing.js'
 
 /** What a handler gets: the app, this socket, and a way to reply with the frame's ref. */
 export interface SocketSession {
@@ -149,18 +149,8 @@ export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]>
     if (!connection.rooms.has(msg.conversation_id)) {
       await requireMembership(session.ctx, msg.conversation_id, connection.userId)
     }
-    if (!session.typing.update(msg.conversation_id, connection.userId, msg.is_typing)) return
-    session.ctx.hub.publish({
-      kind: 'room',
-      conversationId: msg.conversation_id,
-      exceptSocketId: connection.id,
-      typing: { userId: connection.userId, isTyping: msg.is_typing },
-      frame: frame('typing', {
-        conversation_id: msg.conversation_id,
-        user_id: connection.userId,
-        is_typing: msg.is_typing,
-      }),
-    })
+    if (!session.typing.update(msg.conversation_id, connection.userId, msg.is_typing, connection.id)) return
+    announceTyping(session.ctx.hub, msg.conversation_id, connection.userId, msg.is_typing, connection.id)
   }),
 
   mark_read: entry(ClientFrames.mark_read, async (session, msg) => {
