@@ -131,3 +131,40 @@ t.test('a typing state that lapses on the server is announced as is_typing: fals
   await annSocket.close()
   await bobSocket.close()
 })
+
+t.test(
+  "a new group, direct conversation or project is sent to every member's sockets, the creator's too",
+  async (t) => {
+    const { server, ann, bob } = await setup(t)
+    const cat = await register(server.app, 'cat')
+    const annTabs = [await connect(server.ws, ann.token), await connect(server.ws, ann.token)]
+    const bobTab = await connect(server.ws, bob.token)
+    const everyone = [...annTabs, bobTab]
+    const post = async (path: string, body: object) => {
+      const response = await fetch(server.http + path, {
+        method: 'POST',
+        headers: { ...ann.auth, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+      t.equal(response.status, 201, path)
+      return response.json()
+    }
+    const group = await post('/conversations', { member_ids: [bob.id], title: 'Team' })
+    for (const socket of everyone) {
+      const heard = await socket.next('conversation')
+      t.match(heard.conversation, { id: group.conversation.id, kind: 'group', title: 'Team' })
+    }
+    const project = await post('/projects', { name: 'Launch', member_ids: [bob.id] })
+    for (const socket of everyone) {
+      const heard = await socket.next('conversation')
+      t.match(heard.conversation, { id: project.project.conversation_id, kind: 'project' })
+    }
+    const catTab = await connect(server.ws, cat.token)
+    const direct = await post('/conversations', { member_ids: [cat.id] })
+    for (const socket of [...annTabs, catTab]) {
+      const heard = await socket.next('conversation')
+      t.match(heard.conversation, { id: direct.conversation.id, kind: 'direct' })
+    }
+    for (const socket of [...everyone, catTab]) await socket.close()
+  },
+)
