@@ -168,3 +168,35 @@ t.test(
     for (const socket of [...everyone, catTab]) await socket.close()
   },
 )
+
+t.test('socket error messages are for people', async (t) => {
+  const { server, ann, id } = await setup(t)
+  const socket = await connect(server.ws, ann.token)
+  const errorFor = async (raw: string) => {
+    const reply = socket.next('error')
+    socket.send(raw)
+    return (await reply).message as string
+  }
+  const blank = await errorFor(JSON.stringify({ type: 'send_message', conversation_id: id, content: ' \n ' }))
+  t.equal(blank, 'content must not be blank')
+  t.equal(
+    await errorFor(JSON.stringify({ type: 'send_message', conversation_id: id, content: 'x'.repeat(4001) })),
+    'content must be at most 4000 characters',
+  )
+  t.equal(
+    await errorFor(JSON.stringify({ type: 'join', conversation_id: 'one' })),
+    'conversation_id must be an integer',
+  )
+  const unknown = await errorFor(JSON.stringify({ type: 'launch_rockets' }))
+  t.match(unknown, /unknown type "launch_rockets"/)
+  t.match(
+    unknown,
+    /join, leave, send_message, edit_message, delete_message, typing, mark_read, get_presence, ping/,
+  )
+  t.equal(await errorFor('{"type": "ping",\n  oops}'), 'Malformed JSON at line 2, column 3 (position 19)')
+  t.match(
+    await errorFor('{"type": "ping"'),
+    /^Malformed JSON at line 1, column 16 \(position 15\): it ends too early/,
+  )
+  await socket.close()
+})

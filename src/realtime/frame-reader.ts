@@ -1,5 +1,6 @@
 import type { RawData } from 'ws'
 import { WebSocket } from 'ws'
+import { malformedJson } from '../validation-messages.js'
 
 // Reading one client frame: size, UTF-8, JSON, an object, its ref. Kept apart from the socket's
 // wiring so a refused frame (rate limit) can still be answered with its ref.
@@ -41,8 +42,8 @@ export function readFrame(data: RawData, isBinary: boolean): ReadFrame {
   let value: unknown
   try {
     value = JSON.parse(text)
-  } catch {
-    return { ok: false, ref: undefined, message: 'Malformed JSON' }
+  } catch (error) {
+    return { ok: false, ref: undefined, message: malformedJson(text, error as Error) }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, ref: undefined, message: 'A frame is a JSON object with a type' }

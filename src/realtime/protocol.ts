@@ -18,6 +18,7 @@ import { findUserViews } from '../db/queries/users.js'
 import { notFound } from '../errors.js'
 import { presenceFor } from '../presence/scope.js'
 import { toUserView } from '../presence/user-view.js'
+import { ruleMessage, typeboxRule } from '../validation-messages.js'
 import { type Connection, type Connections, send } from './connections.js'
 import { frame } from './frames.js'
 import { ClientFrames, type ClientFrameType } from './schemas.js'
@@ -178,6 +179,8 @@ export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]>
   ping: entry(ClientFrames.ping, (session) => session.reply('pong', {})),
 }
 
+const FRAME_TYPES = Object.keys(handlers).join(', ')
+
 const checkers = new Map(
   Object.entries(handlers).map(([type, { schema }]) => [type, TypeCompiler.Compile(schema)] as const),
 )
@@ -185,12 +188,13 @@ const checkers = new Map(
 /** Why a frame fails its schema, in words a person can act on; undefined when it passes. */
 export function frameProblem(type: string, value: unknown): string | undefined {
   const checker = checkers.get(type)
-  if (!checker) return `unknown type ${JSON.stringify(type).slice(0, 80)}`
+  if (!checker) return `unknown type ${JSON.stringify(type).slice(0, 80)}: the types are ${FRAME_TYPES}`
   if (checker.Check(value)) return undefined
   const first = checker.Errors(value).First()
   if (!first) return 'invalid frame'
   const path = first.path ? first.path.slice(1).replaceAll('/', '.') : ''
   if (first.type === ValueErrorType.ObjectRequiredProperty) return `${path} is required`
   if (first.type === ValueErrorType.ObjectAdditionalProperties) return `unknown field ${path}`
-  return `${path || 'frame'}: ${first.message}`
+  const rule = typeboxRule(first)
+  return (rule && ruleMessage(path || 'frame', rule)) ?? `${path || 'frame'}: ${first.message}`
 }
