@@ -200,3 +200,33 @@ t.test('socket error messages are for people', async (t) => {
   )
   await socket.close()
 })
+
+t.test("the actor's socket gets its ack before the broadcast frame, for every action", async (t) => {
+  const { server, ann, bob, id } = await setup(t)
+  const annSocket = await connect(server.ws, ann.token)
+  const bobSocket = await connect(server.ws, bob.token)
+  const orderAfter = async (socket: TestSocket, frame: object, broadcast: string) => {
+    const ref = `o${Math.random()}`
+    const start = socket.frames.length
+    socket.send({ ...frame, ref })
+    await socket.next((f) => f.ref === ref)
+    await socket.next(broadcast)
+    return socket.frames
+      .slice(start)
+      .filter((f) => f.ref === ref || f.type === broadcast)
+      .map((f) => (f.ref === ref ? f.type : broadcast))
+  }
+  t.same(
+    await orderAfter(annSocket, { type: 'send_message', conversation_id: id, content: 'a' }, 'message'),
+    ['ack', 'message'],
+  )
+  const messageId = (annSocket.ofType('ack').slice(-1)[0].message as { id: number }).id
+  const edit = { type: 'edit_message', conversation_id: id, message_id: messageId, content: 'b' }
+  t.same(await orderAfter(annSocket, edit, 'message_updated'), ['ack', 'message_updated'], 'edit')
+  const read = { type: 'mark_read', conversation_id: id, message_id: messageId }
+  t.same(await orderAfter(bobSocket, read, 'read'), ['ack', 'read'], 'mark_read')
+  const remove = { type: 'delete_message', conversation_id: id, message_id: messageId }
+  t.same(await orderAfter(annSocket, remove, 'message_deleted'), ['ack', 'message_deleted'], 'delete')
+  await annSocket.close()
+  await bobSocket.close()
+})

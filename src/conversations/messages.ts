@@ -110,12 +110,19 @@ async function bumpChange(trx: Transaction<Database>, conversationId: number): P
   return changeSeq
 }
 
+/**
+ * Told once a change committed, before the members are: a socket's `ack` goes out first, ahead
+ * of the broadcast its own socket gets too (the same order for every action; see PROTOCOL.md).
+ */
+export type Acknowledge<T> = (result: T) => void
+
 export async function editMessage(
   ctx: AppContext,
   actorId: number,
   conversationId: number,
   messageId: number,
   content: string,
+  acknowledge?: Acknowledge<MessageView>,
 ): Promise<MessageView> {
   ctx.limits.spendWrite(actorId)
   checkContent(content)
@@ -129,6 +136,7 @@ export async function editMessage(
   }, lockConversation)
   if (!row) throw notFound('Message')
   const message = await oneView(ctx, row)
+  acknowledge?.(message)
   await publishToMembers(ctx, conversationId, {
     type: 'message_updated',
     message,
@@ -143,6 +151,7 @@ export async function deleteMessage(
   actorId: number,
   conversationId: number,
   messageId: number,
+  acknowledge?: Acknowledge<void>,
 ): Promise<void> {
   ctx.limits.spendWrite(actorId)
   const conversation = await requireMembership(ctx, conversationId, actorId)
@@ -163,6 +172,7 @@ export async function deleteMessage(
     return { removedFiles: await deleteFilesOfMessage(trx, messageId), changeSeq }
   }, lockConversation)
   await Promise.all(removedFiles.map((name) => unlink(join(ctx.config.uploadDir, name)).catch(() => {})))
+  acknowledge?.()
   await publishToMembers(ctx, conversationId, {
     type: 'message_deleted',
     conversation_id: conversationId,
@@ -182,6 +192,7 @@ export async function markRead(
   userId: number,
   conversationId: number,
   messageId: number,
+  acknowledge?: Acknowledge<number>,
 ): Promise<number> {
   const membership = await requireMembership(ctx, conversationId, userId)
   if (messageId > 0) {
@@ -189,10 +200,15 @@ export async function markRead(
     if (!exists) throw notFound('Message')
   }
   const current = Number(membership.last_read_message_id)
-  if (messageId <= current) return current
+  if (messageId <= current) {
+    acknowledge?.(current)
+    return current
+  }
   // Counted again with the move (bounded by the messages after the new pointer).
   // Not moved: a concurrent mark_read took it further, and announces that.
-  if (!(await moveReadPointer(ctx.db, conversationId, userId, messageId))) return messageId
+  const moved = await moveReadPointer(ctx.db, conversationId, userId, messageId)
+  acknowledge?.(messageId)
+  if (!moved) return messageId
   await publishToMembers(ctx, conversationId, {
     type: 'read',
     conversation_id: conversationId,

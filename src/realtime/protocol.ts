@@ -129,19 +129,15 @@ export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]>
 
   edit_message: entry(ClientFrames.edit_message, async (session, msg) => {
     const { ctx, connection } = session
-    const message = await editMessage(
-      ctx,
-      connection.userId,
-      msg.conversation_id,
-      msg.message_id,
-      msg.content,
+    await editMessage(ctx, connection.userId, msg.conversation_id, msg.message_id, msg.content, (message) =>
+      session.reply('ack', { message }),
     )
-    session.reply('ack', { message })
   }),
 
   delete_message: entry(ClientFrames.delete_message, async (session, msg) => {
-    await deleteMessage(session.ctx, session.connection.userId, msg.conversation_id, msg.message_id)
-    session.reply('ack', {})
+    await deleteMessage(session.ctx, session.connection.userId, msg.conversation_id, msg.message_id, () =>
+      session.reply('ack', {}),
+    )
   }),
 
   typing: entry(ClientFrames.typing, async (session, msg) => {
@@ -155,8 +151,9 @@ export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]>
   }),
 
   mark_read: entry(ClientFrames.mark_read, async (session, msg) => {
-    await markRead(session.ctx, session.connection.userId, msg.conversation_id, msg.message_id)
-    session.reply('ack', {})
+    await markRead(session.ctx, session.connection.userId, msg.conversation_id, msg.message_id, () =>
+      session.reply('ack', {}),
+    )
   }),
 
   get_presence: entry(ClientFrames.get_presence, async (session, msg) => {
