@@ -42,6 +42,8 @@ export interface Config {
   requestTimeoutMs: number
   /** When set, GET /metrics needs `Authorization: Bearer <this>`; otherwise it is public. */
   metricsToken: string | undefined
+  /** A typing state lapses (announced as stopped) this long after its last renewal; not from the environment. */
+  typingLapseMs: number
   /** The argon2id cost of new password hashes: PRODUCTION_ARGON2, or TEST_ARGON2 in tests only. */
   argon2: Argon2Cost
 }
@@ -155,6 +157,8 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
     metricsToken: env.METRICS_TOKEN || undefined,
     argon2: boolean(env, 'PARLEY_TEST_FAST_HASH', false) ? TEST_ARGON2 : PRODUCTION_ARGON2,
+    // The protocol's 6 s: tests shorten it through testConfig.
+    typingLapseMs: 6000,
   }
 }
 

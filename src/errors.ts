@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { ruleMessage } from './validation-messages.js'
 
 /** A failure the client caused or may see: becomes the contract's error shape as it is. */
 export class AppError extends Error {
@@ -59,6 +60,10 @@ export function errorBody(statusCode: number, code: string, message: string): Er
   return { statusCode, code, error: STATUS_TEXT[statusCode] ?? 'Error', message }
 }
 
+/** What a 415 says: the body types the API reads. */
+export const UNSUPPORTED_MEDIA_TYPE =
+  'Unsupported media type: send Content-Type: application/json (uploads: multipart/form-data)'
+
 /** Fastify's own error codes that are the client's fault, with the contract code each gets. */
 const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'BAD_REQUEST',
@@ -102,6 +107,7 @@ export function toErrorBody(error: FastifyError | AppError | Error): ErrorBody {
   }
   const status = fastifyError.statusCode ?? 500
   if (status === 429) return errorBody(429, 'RATE_LIMITED', 'Too many requests: wait and try again')
+  if (status === 415) return errorBody(415, 'UNSUPPORTED_MEDIA_TYPE', UNSUPPORTED_MEDIA_TYPE)
   if (status >= 400 && status < 500) {
     const code = (fastifyError.code && FASTIFY_CODES[fastifyError.code]) ?? 'BAD_REQUEST'
     return errorBody(status, code, fastifyError.message)
@@ -120,7 +126,11 @@ function validationMessage(error: FastifyError): string {
     const extra = (first.params as { additionalProperty?: string }).additionalProperty
     return `${context}${path ? `.${path}` : ''} has an unknown field ${extra}`
   }
-  return `${context}${path ? `.${path}` : ''} ${first.message ?? 'is invalid'}`
+  const field = `${context}${path ? `.${path}` : ''}`
+  const params = (first.params ?? {}) as { limit?: number; pattern?: string; type?: string }
+  return (
+    ruleMessage(field, { keyword: first.keyword, ...params }) ?? `${field} ${first.message ?? 'is invalid'}`
+  )
 }
 
 export function registerErrorHandlers(app: FastifyInstance): void {

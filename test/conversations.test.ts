@@ -87,7 +87,7 @@ t.test('messages: send, idempotent client_id, validation, history paging', async
   })
   t.same(sent.body.message.attachments, [])
   const repeat = await api(app, ann, 'POST', `/conversations/${id}/messages`, {
-    content: 'hi again',
+    content: 'hi',
     client_id: 'k1',
   })
   t.equal(repeat.status, 200)
@@ -311,3 +311,62 @@ t.test('deleting an account keeps its messages, shown as from a deleted user', a
   t.equal(shown.deleted, true)
   t.equal(shown.display_name, 'Deleted user')
 })
+
+// Each store: the writer thread (SQLite file) or PostgreSQL (PARLEY_TEST_DB=postgres), and SQLite in memory (inline).
+for (const [store, overrides] of [
+  ['the configured database', {}],
+  ['SQLite in memory', { databaseUrl: 'sqlite::memory:' }],
+] as const) {
+  t.test(
+    `client_id reused in another conversation or with other content: 409, nothing stored (${store})`,
+    async (t) => {
+      const app = await buildTestApp(t, overrides)
+      const [ann, bob, cat] = [
+        await register(app, 'ann'),
+        await register(app, 'bob'),
+        await register(app, 'cat'),
+      ]
+      const first = await createConversation(app, ann, [bob])
+      const other = await createConversation(app, ann, [cat])
+      const sent = await api(app, ann, 'POST', `/conversations/${first}/messages`, {
+        content: 'hi',
+        client_id: 'k1',
+      })
+      t.equal(sent.status, 201)
+      const sameAgain = await api(app, ann, 'POST', `/conversations/${first}/messages`, {
+        content: 'hi',
+        client_id: 'k1',
+      })
+      t.equal(sameAgain.status, 200, 'a true repeat still answers the first message')
+      t.same(sameAgain.body.message, sent.body.message)
+      const otherContent = await api(app, ann, 'POST', `/conversations/${first}/messages`, {
+        content: 'hi again',
+        client_id: 'k1',
+      })
+      t.equal(otherContent.status, 409, 'other content')
+      t.equal(otherContent.body.code, 'CLIENT_ID_REUSED')
+      const otherConversation = await api(app, ann, 'POST', `/conversations/${other}/messages`, {
+        content: 'hi',
+        client_id: 'k1',
+      })
+      t.equal(otherConversation.status, 409, 'another conversation')
+      t.equal(otherConversation.body.code, 'CLIENT_ID_REUSED')
+      const bobsOwn = await api(app, bob, 'POST', `/conversations/${first}/messages`, {
+        content: 'yo',
+        client_id: 'k1',
+      })
+      t.equal(bobsOwn.status, 201, "another sender's client_id is his own")
+      const stored = await app.ctx.db.selectFrom('messages').select(['conversation_id', 'content']).execute()
+      t.same(
+        stored.map((row) => [Number(row.conversation_id), row.content]),
+        [
+          [first, 'hi'],
+          [first, 'yo'],
+        ],
+        'nothing stored for the refused sends',
+      )
+      const unread = await api(app, cat, 'GET', `/conversations/${other}`)
+      t.equal(unread.body.conversation.unread_count, 0, 'nothing counted unread either')
+    },
+  )
+}

@@ -247,3 +247,43 @@ t.test('logout clears the cookie, and the cookie it cleared no longer works', as
   t.match(cleared, /Expires=Thu, 01 Jan 1970|Max-Age=0/)
   t.equal((await app.inject({ url: '/auth/check', cookies: { sid: account.token } })).statusCode, 401)
 })
+
+t.test(
+  'error messages are for people: blank, lengths, malformed JSON with its place, 415 with the fix',
+  async (t) => {
+    const app = await buildTestApp(t)
+    const ann = await register(app, 'ann')
+    const bob = await register(app, 'bob')
+    const created = await app.inject({
+      method: 'POST',
+      url: '/conversations',
+      headers: ann.auth,
+      payload: { member_ids: [bob.id] },
+    })
+    const id = created.json().conversation.id
+    const send = (payload: string, type = 'application/json') =>
+      app.inject({
+        method: 'POST',
+        url: `/conversations/${id}/messages`,
+        headers: { ...ann.auth, 'content-type': type },
+        payload,
+      })
+    const messageOf = async (payload: string, type?: string) =>
+      (await send(payload, type)).json().message as string
+    const blank = await messageOf(JSON.stringify({ content: '   ' }))
+    t.match(blank, /content must not be blank/)
+    t.notMatch(blank, /pattern|\\S/, 'no schema jargon')
+    t.match(await messageOf(JSON.stringify({ content: '' })), /content must not be empty/)
+    t.match(
+      await messageOf(JSON.stringify({ content: 'x'.repeat(4001) })),
+      /content must be at most 4000 characters/,
+    )
+    t.match(await messageOf(JSON.stringify({ content: 5 })), /content must be a string/)
+    const malformed = await send('{"content": "hi",}')
+    t.equal(malformed.statusCode, 400)
+    t.match(malformed.json().message, /^Malformed JSON at line 1, column 18 \(position 17\)/)
+    const wrongType = await send('<content>hi</content>', 'application/xml')
+    t.equal(wrongType.statusCode, 415)
+    t.match(wrongType.json().message, /Content-Type: application\/json/)
+  },
+)

@@ -84,17 +84,21 @@ t.test('send_message: ack after commit, message to every socket of every member,
   const repeat = await annTab.request({
     type: 'send_message',
     conversation_id: id,
-    content: 'again',
+    content: 'hello',
     client_id: 'c-1',
   })
   t.same(repeat.message, ack.message, 'a repeated client_id acks the first message')
   t.same(await bobTab1.quiet((f) => f.type === 'message'), [], 'and sends nothing new')
   const overHttp = await http(server, ann, 'POST', `/conversations/${id}/messages`, {
-    content: 'x',
+    content: 'hello',
     client_id: 'c-1',
   })
   t.equal(overHttp.status, 200)
   t.same(overHttp.body.message, ack.message, 'the same over HTTP')
+  annTab.send({ type: 'send_message', conversation_id: id, content: 'other', client_id: 'c-1', ref: 'reuse' })
+  const reused = await annTab.next((f) => f.ref === 'reuse')
+  t.match(reused, { type: 'error', ref: 'reuse', code: 'CLIENT_ID_REUSED' }, 'other content is refused')
+  t.same(await bobTab1.quiet((f) => f.type === 'message'), [], 'and nothing is sent')
 
   const notMine = await eveTab.request({ type: 'send_message', conversation_id: id, content: 'intrude' })
   t.match(notMine, { type: 'error', code: 'NOT_FOUND' })

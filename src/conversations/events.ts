@@ -6,9 +6,10 @@ import type { ConversationView, MessageView } from './views.js'
 // turns each event into its frame once per node (src/realtime/connections.ts) and fans it out.
 
 export type ConversationEvent =
-  | { type: 'message'; message: MessageView }
-  | { type: 'message_updated'; message: MessageView }
-  | { type: 'message_deleted'; conversation_id: number; message_id: number }
+  // `cursor`: the change number the change got, where a client that saw it resumes from.
+  | { type: 'message'; message: MessageView; cursor: number }
+  | { type: 'message_updated'; message: MessageView; cursor: number }
+  | { type: 'message_deleted'; conversation_id: number; message_id: number; cursor: number }
   | { type: 'read'; conversation_id: number; user_id: number; message_id: number }
   | { type: 'conversation'; conversation: ConversationView }
   | { type: 'conversation_deleted'; conversation_id: number; project_id: number | null }
@@ -33,9 +34,9 @@ export async function publishToMembers(
   publishToUsers(ctx, await memberIds(ctx, conversationId), event)
 }
 
-/** A new message for its conversation's members (timed: the fan-out metric). */
-export async function publishMessage(ctx: AppContext, message: MessageView): Promise<void> {
+/** A new message for its conversation's members (timed: the fan-out metric); `cursor` its change number. */
+export async function publishMessage(ctx: AppContext, message: MessageView, cursor: number): Promise<void> {
   const started = performance.now()
-  await publishToMembers(ctx, message.conversation_id, { type: 'message', message })
+  await publishToMembers(ctx, message.conversation_id, { type: 'message', message, cursor })
   ctx.metrics.fanoutSeconds.observe((performance.now() - started) / 1000)
 }

@@ -120,8 +120,9 @@ export async function createConversation(
     return raced
   }
   const conversation = await conversationFor(ctx, id, actorId)
-  // Everyone else hears of the new conversation at once; unread counts start at zero for all.
-  publishToUsers(ctx, others, { type: 'conversation', conversation })
+  // Every member hears of the new conversation at once, the creator's other sockets included; its
+  // view is the same for all of them (unread counts and read pointers start at zero).
+  publishToUsers(ctx, [actorId, ...others], { type: 'conversation', conversation })
   return { conversation, created: true }
 }
 

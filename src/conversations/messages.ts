@@ -15,7 +15,7 @@ import {
 import { findProjectOwner } from '../db/queries/projects.js'
 import { moveReadPointer, uncountDeleted } from '../db/queries/unread-counts.js'
 import type { Database, MessageRow } from '../db/types.js'
-import { AppError, badRequest, forbidden, notFound } from '../errors.js'
+import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js'
 import { nowIso } from '../time.js'
 import type { ConversationContext } from './context.js'
 import { publishMessage, publishToMembers } from './events.js'
@@ -38,17 +38,36 @@ async function oneView(ctx: AppContext, row: MessageRow): Promise<MessageView> {
   return view
 }
 
+const clientIdReused = () =>
+  conflict(
+    'CLIENT_ID_REUSED',
+    'That client_id names another message of yours: use a new client_id for a new message',
+  )
+
+/**
+ * Whether the message a client_id named is this send again (a retry): same conversation, same
+ * text. A message edited or deleted since no longer has the text it was sent with, so there the
+ * conversation alone decides.
+ */
+function isSameSend(first: MessageRow, conversationId: number, content: string): boolean {
+  if (Number(first.conversation_id) !== conversationId) return false
+  return first.edited_at !== null || first.deleted_at !== null || first.content === content
+}
+
 export interface SentMessage {
   message: MessageView
   /** false when the client_id named an earlier message: nothing new to announce. */
   created: boolean
+  /** The change number the message got (the `cursor` of its `message` frame). */
+  cursor: number
 }
 
 /**
  * Sends a message: commits (grouped with the other writes of this loop turn) and returns what
  * happened, announced to nobody yet: the caller answers its own client first, then calls
  * announceSent, so a socket's `ack` goes out ahead of the `message` frame its own socket gets too.
- * A repeated client_id from the same sender returns the first message.
+ * A repeated client_id from the same sender returns the first message if it is the same send
+ * (same conversation and text), and is refused with CLIENT_ID_REUSED otherwise (nothing stored).
  */
 export async function sendMessage(
   ctx: ConversationContext,
@@ -65,14 +84,17 @@ export async function sendMessage(
     content,
     clientId: input.client_id ?? null,
   })
-  if (!result.created) return { message: await oneView(ctx, result.row), created: false }
+  if (!result.created) {
+    if (!isSameSend(result.row, conversationId, content)) throw clientIdReused()
+    return { message: await oneView(ctx, result.row), created: false, cursor: Number(result.row.change_seq) }
+  }
   ctx.metrics.messagesIn.inc()
-  return { message: toMessageView(result.row), created: true }
+  return { message: toMessageView(result.row), created: true, cursor: Number(result.row.change_seq) }
 }
 
 /** Tells the members of a message sendMessage created (a repeat announces nothing). */
 export async function announceSent(ctx: AppContext, sent: SentMessage): Promise<void> {
-  if (sent.created) await publishMessage(ctx, sent.message)
+  if (sent.created) await publishMessage(ctx, sent.message, sent.cursor)
 }
 
 async function findMessage(ctx: AppContext, conversationId: number, messageId: number): Promise<MessageRow> {
@@ -88,12 +110,19 @@ async function bumpChange(trx: Transaction<Database>, conversationId: number): P
   return changeSeq
 }
 
+/**
+ * Told once a change committed, before the members are: a socket's `ack` goes out first, ahead
+ * of the broadcast its own socket gets too (the same order for every action; see PROTOCOL.md).
+ */
+export type Acknowledge<T> = (result: T) => void
+
 export async function editMessage(
   ctx: AppContext,
   actorId: number,
   conversationId: number,
   messageId: number,
   content: string,
+  acknowledge?: Acknowledge<MessageView>,
 ): Promise<MessageView> {
   ctx.limits.spendWrite(actorId)
   checkContent(content)
@@ -107,7 +136,12 @@ export async function editMessage(
   }, lockConversation)
   if (!row) throw notFound('Message')
   const message = await oneView(ctx, row)
-  await publishToMembers(ctx, conversationId, { type: 'message_updated', message })
+  acknowledge?.(message)
+  await publishToMembers(ctx, conversationId, {
+    type: 'message_updated',
+    message,
+    cursor: Number(row.change_seq),
+  })
   return message
 }
 
@@ -117,6 +151,7 @@ export async function deleteMessage(
   actorId: number,
   conversationId: number,
   messageId: number,
+  acknowledge?: Acknowledge<void>,
 ): Promise<void> {
   ctx.limits.spendWrite(actorId)
   const conversation = await requireMembership(ctx, conversationId, actorId)
@@ -125,7 +160,7 @@ export async function deleteMessage(
     throw forbidden("Only the sender or the project's owner may delete a message")
   }
   const lockConversation = { key: conversationId }
-  const removedFiles = await ctx.writes.run(async (trx) => {
+  const { removedFiles, changeSeq } = await ctx.writes.run(async (trx) => {
     const changeSeq = await bumpChange(trx, conversationId)
     // The text is gone for good; the row stays as a tombstone so the change feed can say so.
     // Only the first of two deletes at once gets the row: the other is rolled back to its
@@ -134,13 +169,15 @@ export async function deleteMessage(
     if (!deleted) throw notFound('Message')
     await uncountDeleted(trx, { conversationId, messageId, senderId: Number(deleted.sender_id) })
     // A project's files outlive the announcement; files sent into a conversation go with their message.
-    return deleteFilesOfMessage(trx, messageId)
+    return { removedFiles: await deleteFilesOfMessage(trx, messageId), changeSeq }
   }, lockConversation)
   await Promise.all(removedFiles.map((name) => unlink(join(ctx.config.uploadDir, name)).catch(() => {})))
+  acknowledge?.()
   await publishToMembers(ctx, conversationId, {
     type: 'message_deleted',
     conversation_id: conversationId,
     message_id: messageId,
+    cursor: changeSeq,
   })
 }
 
@@ -155,6 +192,7 @@ export async function markRead(
   userId: number,
   conversationId: number,
   messageId: number,
+  acknowledge?: Acknowledge<number>,
 ): Promise<number> {
   const membership = await requireMembership(ctx, conversationId, userId)
   if (messageId > 0) {
@@ -162,10 +200,15 @@ export async function markRead(
     if (!exists) throw notFound('Message')
   }
   const current = Number(membership.last_read_message_id)
-  if (messageId <= current) return current
+  if (messageId <= current) {
+    acknowledge?.(current)
+    return current
+  }
   // Counted again with the move (bounded by the messages after the new pointer).
   // Not moved: a concurrent mark_read took it further, and announces that.
-  if (!(await moveReadPointer(ctx.db, conversationId, userId, messageId))) return messageId
+  const moved = await moveReadPointer(ctx.db, conversationId, userId, messageId)
+  acknowledge?.(messageId)
+  if (!moved) return messageId
   await publishToMembers(ctx, conversationId, {
     type: 'read',
     conversation_id: conversationId,

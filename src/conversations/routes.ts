@@ -211,10 +211,11 @@ async function routes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
-        summary: 'Send a message; the same client_id again returns the first one',
+        summary:
+          'Send a message; the same client_id again returns the first one (409 CLIENT_ID_REUSED if it was another conversation or text)',
         params: ConversationParams,
         body: SendMessageBody,
-        response: { 200: MessageEnvelope, 201: MessageEnvelope, ...errors(400, 401, 404) },
+        response: { 200: MessageEnvelope, 201: MessageEnvelope, ...errors(400, 401, 404, 409) },
       },
     },
     async (request, reply) => {

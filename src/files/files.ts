@@ -120,10 +120,10 @@ export async function addFile(
     if (!appended.file) throw new Error('the message store committed an upload without its file')
     ctx.metrics.messagesIn.inc()
     const file = toFileView(appended.file)
-    return { file, message: toMessageView(appended.row, [file]) }
+    return { file, message: toMessageView(appended.row, [file]), cursor: Number(appended.row.change_seq) }
   })
-  await publishMessage(ctx, result.message)
-  return result
+  await publishMessage(ctx, result.message, result.cursor)
+  return { file: result.file, message: result.message }
 }
 
 /** The project's files, newest first. */
@@ -176,7 +176,11 @@ export async function deleteProjectFile(
   await removeStoredFiles(ctx.config.uploadDir, [changed.storageName]).catch(() => {})
   if (changed.message) {
     const [message] = await messageViews(ctx.db, [changed.message])
-    await publishToMembers(ctx, message.conversation_id, { type: 'message_updated', message })
+    await publishToMembers(ctx, message.conversation_id, {
+      type: 'message_updated',
+      message,
+      cursor: Number(changed.message.change_seq),
+    })
   }
 }
 

@@ -127,11 +127,9 @@ export async function createProject(
   })
   // No node may keep an empty member list for this id from before it existed.
   ctx.members.changed(Number(row.conversation_id))
-  if (others.length > 0) {
-    // The other members hear of the project's conversation at once, as with a new group.
-    const conversation = await conversationFor(ctx, Number(row.conversation_id), ownerId)
-    publishToUsers(ctx, others, { type: 'conversation', conversation })
-  }
+  // Every member hears of the project's conversation at once, the owner's sockets too, as with a new group.
+  const conversation = await conversationFor(ctx, Number(row.conversation_id), ownerId)
+  publishToUsers(ctx, [ownerId, ...others], { type: 'conversation', conversation })
   return { project: toProjectView(row), members: await projectMembers(ctx, row) }
 }
 

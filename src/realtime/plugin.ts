@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import websocket from '@fastify/websocket'
+import websocket, { type WebsocketPluginOptions } from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { RawData, WebSocket } from 'ws'
@@ -14,22 +14,17 @@ import { toUserView } from '../presence/user-view.js'
 import { findNul } from '../validation.js'
 import { publishPresence, watchClusterPresence, wentOffline } from './announce-presence.js'
 import { type Connection, Connections, send } from './connections.js'
+import { FrameLimiter, MAX_FRAME_BYTES, ParleySocket, type ReadFrame, readFrame } from './frame-reader.js'
 import { frame } from './frames.js'
 import { frameProblem, handlers, type SocketSession } from './protocol.js'
 import { watchSessionExpiry } from './session-expiry.js'
-import { Typing } from './typing.js'
+import { announceTyping, Typing } from './typing.js'
 
 /** Frames of one socket handled at once before the server stops reading from it. */
 const MAX_FRAMES_IN_FLIGHT = 64
 
 /** On shutdown, how long a socket may take to answer the 1001 close before its connection is cut. */
 const SHUTDOWN_GRACE_MS = 2000
-
-/** Text frames are checked here, not by ws (which would close the socket with 1007). */
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-
-/** A frame over 64 KiB closes the socket with 1009 (ws does it). */
-export const MAX_FRAME_BYTES = 64 * 1024
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -75,39 +70,17 @@ async function finishSockets(connections: Connections, closing: ClosingWork): Pr
   await closing.done()
 }
 
-/**
- * A token bucket per socket: `rate` frames a second, bursts of twice that. Frames beyond it get
- * RATE_LIMITED; more than a second's worth of refused frames within a second closes with 1008.
- */
-class FrameLimiter {
-  private tokens: number
-  private last = Date.now()
-  private refusedWindowStart = 0
-  private refused = 0
-
-  constructor(private readonly rate: number) {
-    this.tokens = rate * 2
-  }
-
-  take(now = Date.now()): 'ok' | 'limited' | 'close' {
-    this.tokens = Math.min(this.rate * 2, this.tokens + ((now - this.last) / 1000) * this.rate)
-    this.last = now
-    if (this.tokens >= 1) {
-      this.tokens -= 1
-      return 'ok'
-    }
-    if (now - this.refusedWindowStart > 1000) {
-      this.refusedWindowStart = now
-      this.refused = 0
-    }
-    return ++this.refused > this.rate ? 'close' : 'limited'
-  }
-}
+/** The class of socket ws makes (its type, with the ws module's statics, is not a subclass's). */
+type WebSocketClass = NonNullable<NonNullable<WebsocketPluginOptions['options']>['WebSocket']>
 
 async function realtime(app: FastifyInstance): Promise<void> {
   const { ctx } = app
   const connections = new Connections(ctx.metrics)
-  const typing = new Typing()
+  // A typing state that runs out unrenewed (the client vanished mid-word) is announced as stopped.
+  const typing = new Typing(
+    (conversationId, userId, socketId) => announceTyping(ctx.hub, conversationId, userId, false, socketId),
+    ctx.config.typingLapseMs,
+  )
   const closing = new ClosingWork()
   app.decorate('realtime', { connections, closingWorkDone: () => closing.done() })
   const unsubscribe = ctx.hub.subscribe((event) => {
@@ -129,6 +102,7 @@ async function realtime(app: FastifyInstance): Promise<void> {
     // Runs before the onClose of the plugins it depends on (hub and database still open): the
     // sockets finish closing and their users' presence is written and announced before the node goes.
     await finishSockets(connections, closing)
+    typing.stop()
     unsubscribe()
     unwatchBus?.()
   })
@@ -137,7 +111,12 @@ async function realtime(app: FastifyInstance): Promise<void> {
     await scoped.register(websocket, {
       // Invalid UTF-8 in a text frame is answered with BAD_REQUEST like any malformed frame (see
       // handleFrame), instead of ws closing the socket with 1007: bad input never closes a socket.
-      options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, skipUTF8Validation: true },
+      options: {
+        maxPayload: MAX_FRAME_BYTES,
+        perMessageDeflate: false,
+        skipUTF8Validation: true,
+        WebSocket: ParleySocket as unknown as WebSocketClass,
+      },
       // On shutdown every socket is told the server is going away (1001), so clients reconnect elsewhere.
       preClose(done) {
         const sockets = [...connections.all()].map((connection) => connection.socket)
@@ -236,9 +215,12 @@ function openConnection(
     expiry.activity()
     const verdict = limiter.take()
     if (verdict === 'close') return socket.close(1008, 'too many frames')
-    if (verdict === 'limited') return errorFrame(undefined, 'RATE_LIMITED', 'Too many frames: slow down')
+    // Read before it is refused, so the refusal names the frame: at most a second's worth of them
+    // (then the socket is closed) at 64 KiB each.
+    const read = readFrame(data, isBinary)
+    if (verdict === 'limited') return errorFrame(read.ref, 'RATE_LIMITED', 'Too many frames: slow down')
     if (++inFlight === MAX_FRAMES_IN_FLIGHT) socket.pause()
-    handleFrame(data, isBinary)
+    handleFrame(read)
       .catch((error) => {
         // handleFrame answers every expected failure itself; this is the last guard for the process.
         log.error({ err: error }, 'socket frame failed')
@@ -249,27 +231,11 @@ function openConnection(
       })
   })
 
-  async function handleFrame(data: RawData, isBinary: boolean): Promise<void> {
-    if (isBinary) return errorFrame(undefined, 'BAD_REQUEST', 'Frames are JSON text, not binary')
-    let text: string
-    try {
-      text = utf8.decode(data as Buffer)
-    } catch {
-      return errorFrame(undefined, 'BAD_REQUEST', 'Malformed text: a frame is UTF-8 JSON')
-    }
-    let value: unknown
-    try {
-      value = JSON.parse(text)
-    } catch {
-      return errorFrame(undefined, 'BAD_REQUEST', 'Malformed JSON')
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      return errorFrame(undefined, 'BAD_REQUEST', 'A frame is a JSON object with a type')
-    }
-    const raw = value as { type?: unknown; ref?: unknown }
-    const ref = typeof raw.ref === 'string' && raw.ref.length <= 64 ? raw.ref : undefined
-    if (typeof raw.type !== 'string') return errorFrame(ref, 'BAD_REQUEST', 'type is required')
-    const problem = frameProblem(raw.type, value)
+  async function handleFrame(read: ReadFrame): Promise<void> {
+    if (!read.ok) return errorFrame(read.ref, 'BAD_REQUEST', read.message)
+    const { value, ref } = read
+    if (typeof value.type !== 'string') return errorFrame(ref, 'BAD_REQUEST', 'type is required')
+    const problem = frameProblem(value.type, value)
     if (problem) return errorFrame(ref, 'BAD_REQUEST', problem)
     const nul = findNul(value)
     if (nul)
@@ -289,13 +255,13 @@ function openConnection(
         send(connection, `${head},${body.slice(1)}`)
       },
     }
-    const handler = handlers[raw.type as keyof typeof handlers]
+    const handler = handlers[value.type as keyof typeof handlers]
     try {
       // biome-ignore lint/suspicious/noExplicitAny: the frame passed this handler's schema just above
       await handler.handle(session, value as any)
     } catch (error) {
       if (error instanceof AppError) return errorFrame(ref, error.code, error.message)
-      log.error({ err: error, type: raw.type }, 'socket frame failed')
+      log.error({ err: error, type: value.type }, 'socket frame failed')
       // INTERNAL_ERROR, or UNAVAILABLE when the database could not take the write (retry later).
       const body = toErrorBody(error as Error)
       errorFrame(ref, body.code, body.message)
@@ -326,16 +292,7 @@ function openConnection(
       closing.track(announcing)
     }
     for (const conversationId of typing.clearUser(connection.userId)) {
-      ctx.hub.publish({
-        kind: 'room',
-        conversationId,
-        typing: { userId: connection.userId, isTyping: false },
-        frame: frame('typing', {
-          conversation_id: conversationId,
-          user_id: connection.userId,
-          is_typing: false,
-        }),
-      })
+      announceTyping(ctx.hub, conversationId, connection.userId, false)
     }
     if (!ctx.presence.disconnected(connection.userId)) return
     const offline = wentOffline(ctx, [connection.userId]).catch((error) =>

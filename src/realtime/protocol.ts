@@ -18,10 +18,11 @@ import { findUserViews } from '../db/queries/users.js'
 import { notFound } from '../errors.js'
 import { presenceFor } from '../presence/scope.js'
 import { toUserView } from '../presence/user-view.js'
+import { ruleMessage, typeboxRule } from '../validation-messages.js'
 import { type Connection, type Connections, send } from './connections.js'
 import { frame } from './frames.js'
 import { ClientFrames, type ClientFrameType } from './schemas.js'
-import type { Typing } from './typing.js'
+import { announceTyping, type Typing } from './typing.js'
 
 /** What a handler gets: the app, this socket, and a way to reply with the frame's ref. */
 export interface SocketSession {
@@ -128,19 +129,15 @@ export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]>
 
   edit_message: entry(ClientFrames.edit_message, async (session, msg) => {
     const { ctx, connection } = session
-    const message = await editMessage(
-      ctx,
-      connection.userId,
-      msg.conversation_id,
-      msg.message_id,
-      msg.content,
+    await editMessage(ctx, connection.userId, msg.conversation_id, msg.message_id, msg.content, (message) =>
+      session.reply('ack', { message }),
     )
-    session.reply('ack', { message })
   }),
 
   delete_message: entry(ClientFrames.delete_message, async (session, msg) => {
-    await deleteMessage(session.ctx, session.connection.userId, msg.conversation_id, msg.message_id)
-    session.reply('ack', {})
+    await deleteMessage(session.ctx, session.connection.userId, msg.conversation_id, msg.message_id, () =>
+      session.reply('ack', {}),
+    )
   }),
 
   typing: entry(ClientFrames.typing, async (session, msg) => {
@@ -149,23 +146,14 @@ export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]>
     if (!connection.rooms.has(msg.conversation_id)) {
       await requireMembership(session.ctx, msg.conversation_id, connection.userId)
     }
-    if (!session.typing.update(msg.conversation_id, connection.userId, msg.is_typing)) return
-    session.ctx.hub.publish({
-      kind: 'room',
-      conversationId: msg.conversation_id,
-      exceptSocketId: connection.id,
-      typing: { userId: connection.userId, isTyping: msg.is_typing },
-      frame: frame('typing', {
-        conversation_id: msg.conversation_id,
-        user_id: connection.userId,
-        is_typing: msg.is_typing,
-      }),
-    })
+    if (!session.typing.update(msg.conversation_id, connection.userId, msg.is_typing, connection.id)) return
+    announceTyping(session.ctx.hub, msg.conversation_id, connection.userId, msg.is_typing, connection.id)
   }),
 
   mark_read: entry(ClientFrames.mark_read, async (session, msg) => {
-    await markRead(session.ctx, session.connection.userId, msg.conversation_id, msg.message_id)
-    session.reply('ack', {})
+    await markRead(session.ctx, session.connection.userId, msg.conversation_id, msg.message_id, () =>
+      session.reply('ack', {}),
+    )
   }),
 
   get_presence: entry(ClientFrames.get_presence, async (session, msg) => {
@@ -188,6 +176,8 @@ export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]>
   ping: entry(ClientFrames.ping, (session) => session.reply('pong', {})),
 }
 
+const FRAME_TYPES = Object.keys(handlers).join(', ')
+
 const checkers = new Map(
   Object.entries(handlers).map(([type, { schema }]) => [type, TypeCompiler.Compile(schema)] as const),
 )
@@ -195,12 +185,13 @@ const checkers = new Map(
 /** Why a frame fails its schema, in words a person can act on; undefined when it passes. */
 export function frameProblem(type: string, value: unknown): string | undefined {
   const checker = checkers.get(type)
-  if (!checker) return `unknown type ${JSON.stringify(type).slice(0, 80)}`
+  if (!checker) return `unknown type ${JSON.stringify(type).slice(0, 80)}: the types are ${FRAME_TYPES}`
   if (checker.Check(value)) return undefined
   const first = checker.Errors(value).First()
   if (!first) return 'invalid frame'
   const path = first.path ? first.path.slice(1).replaceAll('/', '.') : ''
   if (first.type === ValueErrorType.ObjectRequiredProperty) return `${path} is required`
   if (first.type === ValueErrorType.ObjectAdditionalProperties) return `unknown field ${path}`
-  return `${path || 'frame'}: ${first.message}`
+  const rule = typeboxRule(first)
+  return (rule && ruleMessage(path || 'frame', rule)) ?? `${path || 'frame'}: ${first.message}`
 }

@@ -67,6 +67,11 @@ const Presence = Type.Object({
   last_seen_at: Type.Union([Timestamp, Type.Null()]),
 })
 const ReplyRef = Type.Optional(Type.String())
+const ChangeCursor = Type.Integer({
+  minimum: 0,
+  description:
+    "The conversation's change-feed position just after this change: join with it to get only what came later",
+})
 
 export const ServerFrames = {
   ready: serverFrame('ready', { user: User }, 'Sent once the socket is open'),
@@ -82,11 +87,19 @@ export const ServerFrames = {
     'The reply to join',
   ),
   ack: serverFrame('ack', { ref: ReplyRef, message: Type.Optional(Message) }, 'A write committed'),
-  message: serverFrame('message', { message: Message }, 'A new message, to every socket of every member'),
-  message_updated: serverFrame('message_updated', { message: Message }, 'A message was edited'),
+  message: serverFrame(
+    'message',
+    { message: Message, cursor: ChangeCursor },
+    'A new message, to every socket of every member',
+  ),
+  message_updated: serverFrame(
+    'message_updated',
+    { message: Message, cursor: ChangeCursor },
+    'A message was edited (or lost its attachment)',
+  ),
   message_deleted: serverFrame(
     'message_deleted',
-    { conversation_id: Type.Integer(), message_id: Type.Integer() },
+    { conversation_id: Type.Integer(), message_id: Type.Integer(), cursor: ChangeCursor },
     'A message was deleted',
   ),
   status: serverFrame(
