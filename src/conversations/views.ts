@@ -111,6 +111,13 @@ export async function conversationViews(
   const ids = rows.map((row) => Number(row.id))
   const db = ctx.db
   const memberRows = await membersInJoinOrder(db, ids)
+  const membersOf = new Map<number, typeof memberRows>()
+  for (const member of memberRows) {
+    const conversationId = Number(member.conversation_id)
+    const list = membersOf.get(conversationId)
+    if (list) list.push(member)
+    else membersOf.set(conversationId, [member])
+  }
   const users = new Map(
     (await findUserViews(db, [...new Set(memberRows.map((row) => Number(row.user_id)))])).map((user) => [
       Number(user.id),
@@ -125,7 +132,7 @@ export async function conversationViews(
 
   return rows.map((row) => {
     const id = Number(row.id)
-    const members = memberRows.filter((member) => Number(member.conversation_id) === id)
+    const members = membersOf.get(id) ?? []
     return {
       id,
       kind: row.kind,
