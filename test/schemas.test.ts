@@ -67,6 +67,7 @@ t.test('the shared schemas a file uses are in its $defs, and they still check', 
     created_at: 'now',
     edited_at: null,
     deleted: false,
+    mentions: [],
   }
   t.ok(validate({ type: 'ack', message }), 'a whole message passes')
   t.notOk(validate({ type: 'ack', message: { ...message, attachments: [file] } }), 'a partial file fails')

@@ -16,6 +16,7 @@ const REPLIES: Partial<Record<ClientFrameType, ServerFrameType>> = {
   edit_message: 'ack',
   delete_message: 'ack',
   mark_read: 'ack',
+  set_notifications: 'ack',
   get_presence: 'presence_list',
   ping: 'pong',
 }

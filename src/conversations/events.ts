@@ -11,6 +11,13 @@ export type ConversationEvent =
   | { type: 'message_updated'; message: MessageView; cursor: number }
   | { type: 'message_deleted'; conversation_id: number; message_id: number; cursor: number }
   | { type: 'read'; conversation_id: number; user_id: number; message_id: number }
+  // To the members a new message (or a new mention in an edit) should notify, with why.
+  | {
+      type: 'notification'
+      conversation_id: number
+      message: MessageView
+      reason: 'direct' | 'mention' | 'all'
+    }
   | { type: 'conversation'; conversation: ConversationView }
   | { type: 'conversation_deleted'; conversation_id: number; project_id: number | null }
   | { type: 'member_added'; conversation_id: number; user: UserView | undefined }

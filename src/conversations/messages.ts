@@ -13,13 +13,15 @@ import {
   updateContent,
 } from '../db/queries/messages.js'
 import { findProjectOwner } from '../db/queries/projects.js'
-import { moveReadPointer, uncountDeleted } from '../db/queries/unread-counts.js'
+import { moveReadPointer, recountMentions, uncountDeleted } from '../db/queries/unread-counts.js'
 import type { Database, MessageRow } from '../db/types.js'
 import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js'
 import { nowIso } from '../time.js'
 import type { ConversationContext } from './context.js'
 import { publishMessage, publishToMembers } from './events.js'
 import { requireMembership } from './membership.js'
+import { parseMentions, resolveMentions, storedMentions } from './mentions.js'
+import { notifyNewMentions, notifyNewMessage } from './notifications.js'
 import { type MessageView, messageViews, toMessageView } from './views.js'
 
 export const MAX_CONTENT = 4000
@@ -83,6 +85,7 @@ export async function sendMessage(
     senderId,
     content,
     clientId: input.client_id ?? null,
+    mentions: await resolveMentions(ctx, conversationId, senderId, content),
   })
   if (!result.created) {
     if (!isSameSend(result.row, conversationId, content)) throw clientIdReused()
@@ -92,9 +95,14 @@ export async function sendMessage(
   return { message: toMessageView(result.row), created: true, cursor: Number(result.row.change_seq) }
 }
 
-/** Tells the members of a message sendMessage created (a repeat announces nothing). */
+/**
+ * Tells the members of a message sendMessage created (a repeat announces nothing), then those it
+ * should notify (notifications.ts decides who).
+ */
 export async function announceSent(ctx: AppContext, sent: SentMessage): Promise<void> {
-  if (sent.created) await publishMessage(ctx, sent.message, sent.cursor)
+  if (!sent.created) return
+  await publishMessage(ctx, sent.message, sent.cursor)
+  await notifyNewMessage(ctx, sent.message)
 }
 
 async function findMessage(ctx: AppContext, conversationId: number, messageId: number): Promise<MessageRow> {
@@ -129,10 +137,21 @@ export async function editMessage(
   await requireMembership(ctx, conversationId, actorId)
   const existing = await findMessage(ctx, conversationId, messageId)
   if (Number(existing.sender_id) !== actorId) throw forbidden('Only the sender may edit a message')
+  // Mentions are resolved again: whom the new text names is whom it mentions (see DECISIONS.md).
+  const mentions = await resolveMentions(ctx, conversationId, actorId, content)
   const lockConversation = { key: conversationId }
-  const row = await ctx.writes.run(async (trx) => {
+  const { row, before } = await ctx.writes.run(async (trx) => {
     const changeSeq = await bumpChange(trx, conversationId)
-    return updateContent(trx, messageId, { content, editedAt: nowIso(), changeSeq })
+    // Read after the lock (bumpChange): the mentions the counts hold now.
+    const before = parseMentions((await findStoredMessage(trx, conversationId, messageId))?.mentions ?? null)
+    const row = await updateContent(trx, messageId, {
+      content,
+      editedAt: nowIso(),
+      changeSeq,
+      mentions: storedMentions(mentions),
+    })
+    if (row) await recountMentions(trx, { conversationId, messageId, before, after: mentions })
+    return { row, before }
   }, lockConversation)
   if (!row) throw notFound('Message')
   const message = await oneView(ctx, row)
@@ -142,6 +161,7 @@ export async function editMessage(
     message,
     cursor: Number(row.change_seq),
   })
+  await notifyNewMentions(ctx, message, before)
   return message
 }
 
@@ -167,7 +187,12 @@ export async function deleteMessage(
     // savepoint (change number included) and answers NOT_FOUND, as for any deleted message.
     const deleted = await tombstone(trx, conversationId, messageId, { deletedAt: nowIso(), changeSeq })
     if (!deleted) throw notFound('Message')
-    await uncountDeleted(trx, { conversationId, messageId, senderId: Number(deleted.sender_id) })
+    await uncountDeleted(trx, {
+      conversationId,
+      messageId,
+      senderId: Number(deleted.sender_id),
+      mentions: parseMentions(deleted.mentions),
+    })
     // A project's files outlive the announcement; files sent into a conversation go with their message.
     return { removedFiles: await deleteFilesOfMessage(trx, messageId), changeSeq }
   }, lockConversation)

@@ -24,6 +24,7 @@ import {
   markRead,
   sendMessage,
 } from './messages.js'
+import { setNotifications } from './notifications.js'
 import {
   AddMemberBody,
   ChangesPage,
@@ -39,6 +40,7 @@ import {
   MessageEnvelope,
   MessagePage,
   MessageParams,
+  NotificationsBody,
   ReadBody,
   SendMessageBody,
   UserSearchQuery,
@@ -256,6 +258,27 @@ async function routes(app: FastifyInstance): Promise<void> {
       await deleteMessage(ctx, authOf(request).user.id, request.params.id, request.params.messageId)
       return reply.status(204).send(null)
     },
+  )
+
+  routes.put(
+    '/conversations/:id/notifications',
+    {
+      schema: {
+        tags,
+        summary: 'Set my notification level here: all, mentions or none',
+        params: ConversationParams,
+        body: NotificationsBody,
+        response: { 200: ConversationEnvelope, ...errors(400, 401, 404, 429) },
+      },
+    },
+    async (request) => ({
+      conversation: await setNotifications(
+        ctx,
+        authOf(request).user.id,
+        request.params.id,
+        request.body.level,
+      ),
+    }),
   )
 
   routes.post(

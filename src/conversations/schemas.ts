@@ -27,8 +27,19 @@ export const Message = Type.Object(
     created_at: Timestamp,
     edited_at: Type.Union([Timestamp, Type.Null()]),
     deleted: Type.Boolean(),
+    mentions: Type.Array(Type.Integer(), {
+      description: 'The user ids it mentions (@username, @all, @here), resolved when sent and at each edit',
+    }),
   },
   { $id: 'Message' },
+)
+
+export const NotificationLevel = Type.Union(
+  [Type.Literal('all'), Type.Literal('mentions'), Type.Literal('none')],
+  {
+    description:
+      'What notifies me: every message, only mentions of me, nothing (default: all in direct conversations, mentions elsewhere)',
+  },
 )
 
 export const Conversation = Type.Object(
@@ -41,6 +52,7 @@ export const Conversation = Type.Object(
     last_message: Type.Union([Type.Ref(Message), Type.Null()]),
     unread_count: Type.Integer(),
     unread_mentions: Type.Integer({ description: 'Mentions of me after my read pointer' }),
+    notification_level: NotificationLevel,
     last_read_message_id: Type.Integer(),
     read_pointers: Type.Array(Type.Object({ user_id: Type.Integer(), message_id: Type.Integer() }), {
       description: "Every member's read pointer",
@@ -116,6 +128,7 @@ export const SendMessageBody = Type.Object(
 )
 export const EditMessageBody = Type.Object({ content: Content }, { additionalProperties: false })
 export const MessageEnvelope = Type.Object({ message: Type.Ref(Message) })
+export const NotificationsBody = Type.Object({ level: NotificationLevel }, { additionalProperties: false })
 export const ReadBody = Type.Object(
   { message_id: Type.Integer({ minimum: 0 }) },
   { additionalProperties: false },

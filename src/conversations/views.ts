@@ -7,6 +7,8 @@ import { findUserViews } from '../db/queries/users.js'
 import type { Database, FileRow, MessageRow } from '../db/types.js'
 import { presenceOfPeers } from '../presence/scope.js'
 import { toUserView, type UserView } from '../presence/user-view.js'
+import { parseMentions } from './mentions.js'
+import { effectiveLevel, type NotificationLevel } from './notification-levels.js'
 
 export type { MemberConversationRow }
 
@@ -34,6 +36,8 @@ export interface MessageView {
   created_at: string
   edited_at: string | null
   deleted: boolean
+  /** The user ids it mentions, resolved when it was sent (and again at each edit). */
+  mentions: number[]
 }
 
 export interface ConversationView {
@@ -44,8 +48,10 @@ export interface ConversationView {
   members: UserView[]
   last_message: MessageView | null
   unread_count: number
-  /** Mentions of me after my read pointer (nothing counts them yet: 0). */
+  /** Mentions of me in live messages after my read pointer. */
   unread_mentions: number
+  /** My notification level here (the kind's default until I choose). */
+  notification_level: NotificationLevel
   last_read_message_id: number
   /** Every member's read pointer, for read receipts. */
   read_pointers: Array<{ user_id: number; message_id: number }>
@@ -81,6 +87,7 @@ export function toMessageView(row: MessageRow, attachments: FileView[] = []): Me
     created_at: row.created_at,
     edited_at: row.edited_at,
     deleted,
+    mentions: deleted ? [] : parseMentions(row.mentions),
   }
 }
 
@@ -144,6 +151,7 @@ export async function conversationViews(
       last_message: lastViews.get(id) ?? null,
       unread_count: Number(row.unread_count),
       unread_mentions: Number(row.unread_mentions),
+      notification_level: effectiveLevel(row.kind, row.notification_level),
       last_read_message_id: Number(row.last_read_message_id),
       read_pointers: members.map((member) => ({
         user_id: Number(member.user_id),

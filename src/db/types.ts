@@ -54,8 +54,10 @@ export interface ConversationMembersTable {
   last_read_message_id: Generated<number>
   /** Live messages of others after the read pointer, kept by every write (src/db/queries/unread-counts.ts). */
   unread_count: Generated<number>
-  /** Mentions of this member after the read pointer (nothing counts them yet). */
+  /** Mentions of this member in live messages after the read pointer, kept like unread_count. */
   unread_mentions: Generated<number>
+  /** 'all' | 'mentions' | 'none'; null: the default of the conversation's kind. */
+  notification_level: string | null
 }
 
 export interface MessagesTable {
@@ -70,6 +72,8 @@ export interface MessagesTable {
   deleted_at: string | null
   /** The conversation's change number of this message's latest creation, edit or deletion. */
   change_seq: number
+  /** The user ids it mentions, as JSON text (`[3,17]`); null when none. */
+  mentions: string | null
 }
 
 export interface ProjectsTable {

@@ -2,7 +2,9 @@ import type { AppContext } from '../context.js'
 import type { ConversationContext } from '../conversations/context.js'
 import { publishMessage, publishToMembers } from '../conversations/events.js'
 import { requireMembership } from '../conversations/membership.js'
+import { resolveMentions } from '../conversations/mentions.js'
 import { checkContent } from '../conversations/messages.js'
+import { notifyNewMessage } from '../conversations/notifications.js'
 import {
   type FileView,
   type MessageView,
@@ -95,12 +97,16 @@ export async function addFile(
   upload: Upload,
 ): Promise<{ file: FileView; message: MessageView }> {
   const result = await orRemove(ctx, upload, async () => {
+    const text = caption(upload)
     const appended = await ctx.messages
       .append({
         conversationId: target.conversationId,
         senderId: uploaderId,
-        content: caption(upload) ?? target.defaultCaption(upload.name),
+        content: text ?? target.defaultCaption(upload.name),
         clientId: null,
+        // A caption mentions like any message; the default one (the file's name) mentions nobody.
+        mentions:
+          text === undefined ? [] : await resolveMentions(ctx, target.conversationId, uploaderId, text),
         attachment: {
           name: upload.name,
           size: upload.size,
@@ -123,6 +129,7 @@ export async function addFile(
     return { file, message: toMessageView(appended.row, [file]), cursor: Number(appended.row.change_seq) }
   })
   await publishMessage(ctx, result.message, result.cursor)
+  await notifyNewMessage(ctx, result.message)
   return { file: result.file, message: result.message }
 }
 

@@ -14,6 +14,7 @@ import {
   markRead,
   sendMessage,
 } from '../conversations/messages.js'
+import { setNotifications } from '../conversations/notifications.js'
 import { findUserViews } from '../db/queries/users.js'
 import { notFound } from '../errors.js'
 import { presenceFor } from '../presence/scope.js'
@@ -171,6 +172,12 @@ export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]>
         return { user_id: user.id, online: user.online, last_seen_at: user.last_seen_at }
       }),
     })
+  }),
+
+  set_notifications: entry(ClientFrames.set_notifications, async (session, msg) => {
+    await setNotifications(session.ctx, session.connection.userId, msg.conversation_id, msg.level, () =>
+      session.reply('ack', {}),
+    )
   }),
 
   ping: entry(ClientFrames.ping, (session) => session.reply('pong', {})),

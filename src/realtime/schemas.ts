@@ -1,6 +1,14 @@
 import { type TObject, type TProperties, Type } from '@sinclair/typebox'
 import { Id, Timestamp, User } from '../common-schemas.js'
-import { ClientId, Content, Conversation, Cursor, Message, PageLimit } from '../conversations/schemas.js'
+import {
+  ClientId,
+  Content,
+  Conversation,
+  Cursor,
+  Message,
+  NotificationLevel,
+  PageLimit,
+} from '../conversations/schemas.js'
 
 // The WebSocket protocol's frames. Client frames are validated against these; all of them are
 // exported as JSON Schema into schemas/ (npm run schemas) for clients in any language.
@@ -56,6 +64,11 @@ export const ClientFrames = {
     { user_ids: Type.Array(Id, { maxItems: 500 }) },
     'Replies presence_list',
   ),
+  set_notifications: clientFrame(
+    'set_notifications',
+    { conversation_id: Id, level: NotificationLevel },
+    'Set my notification level for a conversation (all, mentions, none); replies ack, then my sockets get conversation',
+  ),
   ping: clientFrame('ping', {}, 'Replies pong'),
 } satisfies Record<string, TObject>
 
@@ -91,6 +104,18 @@ export const ServerFrames = {
     'message',
     { message: Message, cursor: ChangeCursor },
     'A new message, to every socket of every member',
+  ),
+  notification: serverFrame(
+    'notification',
+    {
+      conversation_id: Type.Integer(),
+      message: Message,
+      reason: Type.Union([Type.Literal('direct'), Type.Literal('mention'), Type.Literal('all')], {
+        description:
+          'direct: a message in a direct conversation at level all; mention: it mentions you; all: level all in a group or project',
+      }),
+    },
+    'A message that should notify you, by your notification level (never your own), to each of your sockets',
   ),
   message_updated: serverFrame(
     'message_updated',
@@ -135,7 +160,7 @@ export const ServerFrames = {
   conversation: serverFrame(
     'conversation',
     { conversation: Conversation },
-    'You were added to a conversation',
+    'You were added to a conversation, or it changed for you (your notification level)',
   ),
   member_added: serverFrame(
     'member_added',

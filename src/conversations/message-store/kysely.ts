@@ -3,7 +3,7 @@ import { isUniqueViolation } from '../../db/index.js'
 import { bumpChangeSeq } from '../../db/queries/conversations.js'
 import { insertFile, storedBytes } from '../../db/queries/files.js'
 import { findByClientId, insertMessage } from '../../db/queries/messages.js'
-import { countNewMessages } from '../../db/queries/unread-counts.js'
+import { countMentions, countNewMessages } from '../../db/queries/unread-counts.js'
 import { lockUser } from '../../db/queries/users.js'
 import type { Database, MessageRow } from '../../db/types.js'
 import type { BatchNotes, WriteBatcher } from '../../db/write-batch.js'
@@ -39,7 +39,9 @@ export async function appendMessage(
     client_id: input.clientId,
     created_at: now,
     change_seq: changeSeq,
+    mentions: input.mentions?.length ? JSON.stringify(input.mentions) : null,
   })
+  if (input.mentions?.length) await countMentions(trx, input.conversationId, input.mentions, 1)
   notes.add(countNewMessages, { conversationId: input.conversationId, senderId: input.senderId })
   return row
 }

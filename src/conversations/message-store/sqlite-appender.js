@@ -16,7 +16,7 @@ export const QUOTA_EXCEEDED = 'PARLEY_QUOTA_EXCEEDED'
 
 /**
  * @typedef {{ name: string, size: number, contentType: string, sha256: string, storageName: string, projectId: number | null, quotaBytes: number }} AttachmentInput
- * @typedef {{ conversationId: number, senderId: number, content: string, clientId: string | null, attachment?: AttachmentInput }} AppendInput
+ * @typedef {{ conversationId: number, senderId: number, content: string, clientId: string | null, attachment?: AttachmentInput, mentions?: number[] }} AppendInput
  * @typedef {{ ok: true, row: Record<string, unknown>, created: boolean, file?: Record<string, unknown> }} AppendSuccess
  * @typedef {AppendSuccess | { ok: false, code: string | undefined, message: string }} AppendOutcome
  */
@@ -45,8 +45,13 @@ export function createAppender(sqlite) {
     'UPDATE conversation_members SET unread_count = unread_count - ? WHERE conversation_id = ? AND user_id = ?',
   )
   const insert = sqlite.prepare(
-    `INSERT INTO messages (conversation_id, sender_id, content, client_id, created_at, change_seq)
-     VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+    `INSERT INTO messages (conversation_id, sender_id, content, client_id, created_at, change_seq, mentions)
+     VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+  )
+  // The mentioned members' unread_mentions, with the message (mentions: JSON text of their ids).
+  const mentionUnread = sqlite.prepare(
+    `UPDATE conversation_members SET unread_mentions = unread_mentions + 1
+     WHERE conversation_id = ? AND user_id IN (SELECT value FROM json_each(?))`,
   )
   // An upload: the file row commits with the message that carries it, within the uploader's quota
   // (SQLite writes one transaction at a time, so two uploads cannot both pass the sum).
@@ -75,6 +80,7 @@ export function createAppender(sqlite) {
       }
     }
     const now = new Date().toISOString()
+    const mentions = input.mentions && input.mentions.length > 0 ? JSON.stringify(input.mentions) : null
     const conversation = /** @type {{ change_seq: number } | undefined} */ (
       bump.get(now, input.conversationId, input.conversationId, input.senderId)
     )
@@ -87,8 +93,10 @@ export function createAppender(sqlite) {
         input.clientId,
         now,
         conversation.change_seq,
+        mentions,
       )
     )
+    if (mentions !== null) mentionUnread.run(input.conversationId, mentions)
     if (!attachment) return { ok: true, row, created: true }
     const file = /** @type {Record<string, unknown>} */ (
       insertFile.get(

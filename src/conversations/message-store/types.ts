@@ -20,6 +20,8 @@ export interface AppendInput {
   content: string
   clientId: string | null
   attachment?: AttachmentInput
+  /** The members it mentions (resolved before the append, the sender never among them). */
+  mentions?: number[]
 }
 
 export interface AppendResult {

@@ -11,6 +11,7 @@ export type MemberConversationRow = ConversationRow & {
   last_read_message_id: number
   unread_count: number
   unread_mentions: number
+  notification_level: string | null
 }
 
 /** What a member's row adds to the conversation's: their read pointer and counts. */
@@ -18,6 +19,7 @@ const MEMBER_COLUMNS = [
   'conversation_members.last_read_message_id',
   'conversation_members.unread_count',
   'conversation_members.unread_mentions',
+  'conversation_members.notification_level',
 ] as const
 
 const memberConversations = (db: Db, userId: number) =>
@@ -192,4 +194,30 @@ export async function firstMember(db: Db, conversationId: number): Promise<numbe
     .orderBy('user_id')
     .executeTakeFirst()
   return row && Number(row.user_id)
+}
+
+/** A conversation's kind and each member's chosen notification level (null: the kind's default). */
+export function notificationLevelsOf(db: Db, conversationId: number) {
+  return db
+    .selectFrom('conversations')
+    .innerJoin('conversation_members', 'conversation_members.conversation_id', 'conversations.id')
+    .select(['conversations.kind', 'conversation_members.user_id', 'conversation_members.notification_level'])
+    .where('conversations.id', '=', conversationId)
+    .execute()
+}
+
+/** Sets a member's notification level; false when they are not a member. */
+export async function setNotificationLevel(
+  db: Db,
+  conversationId: number,
+  userId: number,
+  level: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('conversation_members')
+    .set({ notification_level: level })
+    .where('conversation_id', '=', conversationId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
 }

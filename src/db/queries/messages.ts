@@ -40,11 +40,16 @@ export function findMessage(
 export function updateContent(
   trx: Transaction<Database>,
   messageId: number,
-  change: { content: string; editedAt: string; changeSeq: number },
+  change: { content: string; editedAt: string; changeSeq: number; mentions: string | null },
 ): Promise<MessageRow | undefined> {
   return trx
     .updateTable('messages')
-    .set({ content: change.content, edited_at: change.editedAt, change_seq: change.changeSeq })
+    .set({
+      content: change.content,
+      edited_at: change.editedAt,
+      change_seq: change.changeSeq,
+      mentions: change.mentions,
+    })
     .where('id', '=', messageId)
     .where('deleted_at', 'is', null)
     .returningAll()
@@ -67,7 +72,7 @@ export function tombstone(
     .where('id', '=', messageId)
     .where('conversation_id', '=', conversationId)
     .where('deleted_at', 'is', null)
-    .returning('sender_id')
+    .returning(['sender_id', 'mentions'])
     .executeTakeFirst()
 }
 

@@ -24,6 +24,65 @@ function unreadAfter(db: Db, conversationId: number, userId: number, pointer: nu
 }
 
 /**
+ * Live messages after `pointer` that mention the member. Mentions are JSON text (`[3,17]`): with
+ * its brackets turned to commas, a mention of 3 is the text `,3,` in it, on either dialect.
+ */
+function mentionsAfter(db: Db, conversationId: number, userId: number, pointer: number) {
+  return db
+    .selectFrom('messages')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('conversation_id', '=', conversationId)
+    .where('id', '>', pointer)
+    .where('deleted_at', 'is', null)
+    .where('mentions', 'is not', null)
+    .where(sql`replace(replace(mentions, '[', ','), ']', ',')`, 'like', `%,${userId},%`)
+}
+
+/**
+ * Adds `delta` to these members' unread_mentions: a new message mentions them (+1), or an edit or
+ * a deletion changes whom a message mentions; with `messageId`, only for the members whose read
+ * pointer is before that message (it is unread for them).
+ */
+export async function countMentions(
+  trx: Transaction<Database>,
+  conversationId: number,
+  userIds: number[],
+  delta: number,
+  messageId?: number,
+): Promise<void> {
+  if (userIds.length === 0) return
+  await trx
+    .updateTable('conversation_members')
+    .set({ unread_mentions: sql`unread_mentions + ${delta}` })
+    .where('conversation_id', '=', conversationId)
+    .where('user_id', 'in', userIds)
+    .$if(messageId !== undefined, (qb) => qb.where('last_read_message_id', '<', messageId ?? 0))
+    .execute()
+}
+
+/** An edit changed whom a message mentions: +1 for those gained, -1 for those lost (if unread). */
+export async function recountMentions(
+  trx: Transaction<Database>,
+  edit: { conversationId: number; messageId: number; before: number[]; after: number[] },
+): Promise<void> {
+  const { conversationId, messageId, before, after } = edit
+  await countMentions(
+    trx,
+    conversationId,
+    after.filter((id) => !before.includes(id)),
+    1,
+    messageId,
+  )
+  await countMentions(
+    trx,
+    conversationId,
+    before.filter((id) => !after.includes(id)),
+    -1,
+    messageId,
+  )
+}
+
+/**
  * Moves a member's read pointer forward and counts again what is after it. Returns whether it
  * moved (a pointer never goes back).
  */
@@ -40,6 +99,7 @@ export function moveReadPointer(
       .set({
         last_read_message_id: messageId,
         unread_count: unreadAfter(trx, conversationId, userId, messageId),
+        unread_mentions: mentionsAfter(trx, conversationId, userId, messageId),
       })
       .where('conversation_id', '=', conversationId)
       .where('user_id', '=', userId)
@@ -67,17 +127,22 @@ export async function insertMember(
       user_id: userId,
       joined_at: joinedAt,
       unread_count: unreadAfter(trx, conversationId, userId, 0),
+      unread_mentions: mentionsAfter(trx, conversationId, userId, 0),
     })
     .onConflict((oc) => oc.columns(['conversation_id', 'user_id']).doNothing())
     .executeTakeFirst()
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0
 }
 
-/** A message was deleted: one fewer for the members (not its sender) who had not read it. */
+/**
+ * A message was deleted: one fewer for the members (not its sender) who had not read it, and one
+ * mention fewer for those of them it mentioned.
+ */
 export async function uncountDeleted(
   trx: Transaction<Database>,
-  message: { conversationId: number; messageId: number; senderId: number },
+  message: { conversationId: number; messageId: number; senderId: number; mentions?: number[] },
 ): Promise<void> {
+  await countMentions(trx, message.conversationId, message.mentions ?? [], -1, message.messageId)
   await trx
     .updateTable('conversation_members')
     .set({ unread_count: sql`unread_count - 1` })

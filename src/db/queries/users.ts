@@ -153,3 +153,24 @@ export async function pingUsers(db: Kysely<Database>): Promise<void> {
     .limit(1)
     .execute()
 }
+
+/**
+ * The live accounts among a conversation's members whose username_key is one of `keys` (the
+ * `@name`s of a message, lower-cased): a name that is not a member's finds nobody.
+ */
+export async function membersNamed(
+  db: Kysely<Database>,
+  conversationId: number,
+  keys: string[],
+): Promise<number[]> {
+  if (keys.length === 0) return []
+  const rows = await db
+    .selectFrom('users')
+    .innerJoin('conversation_members', 'conversation_members.user_id', 'users.id')
+    .select('users.id')
+    .where('conversation_members.conversation_id', '=', conversationId)
+    .where('users.username_key', 'in', keys)
+    .where('users.deleted_at', 'is', null)
+    .execute()
+  return rows.map((row) => Number(row.id))
+}
