@@ -66,6 +66,33 @@ async function counted(app: FastifyInstance, conversationId: number): Promise<Re
   return Object.fromEntries(rows.map((row) => [Number(row.user_id), Number(row.unread)]))
 }
 
+/** user id -> stored unread_mentions and the mentions of live messages after their pointer. */
+async function mentionCounts(app: FastifyInstance, conversationId: number) {
+  const members = await app.ctx.db
+    .selectFrom('conversation_members')
+    .select(['user_id', 'last_read_message_id', 'unread_mentions'])
+    .where('conversation_id', '=', conversationId)
+    .execute()
+  const messages = await app.ctx.db
+    .selectFrom('messages')
+    .select(['id', 'mentions'])
+    .where('conversation_id', '=', conversationId)
+    .where('deleted_at', 'is', null)
+    .execute()
+  const stored: Record<number, number> = {}
+  const counted: Record<number, number> = {}
+  for (const member of members) {
+    const userId = Number(member.user_id)
+    stored[userId] = Number(member.unread_mentions)
+    counted[userId] = messages.filter(
+      (m) =>
+        Number(m.id) > Number(member.last_read_message_id) &&
+        (JSON.parse(m.mentions ?? '[]') as number[]).includes(userId),
+    ).length
+  }
+  return { stored, counted }
+}
+
 async function scenario(t: Test, app: FastifyInstance) {
   const [ann, bob, cat, dan] = [
     await register(app),
@@ -146,7 +173,14 @@ t.test('property: after random operations the stored counts equal COUNT(*)', asy
   const app = await buildTestApp(t, MANY_WRITES)
   const people = await Promise.all(Array.from({ length: 5 }, () => register(app)))
   const op = fc.oneof(
-    fc.record({ kind: fc.constant('send' as const), who: fc.nat(4), n: fc.integer({ min: 1, max: 6 }) }),
+    fc.record({
+      kind: fc.constant('send' as const),
+      who: fc.nat(4),
+      n: fc.integer({ min: 1, max: 6 }),
+      // Whom the text names: a person (member or not) by username, or @all.
+      mention: fc.option(fc.nat(5)),
+    }),
+    fc.record({ kind: fc.constant('edit' as const), pick: fc.nat(), mention: fc.option(fc.nat(5)) }),
     fc.record({ kind: fc.constant('delete' as const), pick: fc.nat() }),
     fc.record({ kind: fc.constant('read' as const), who: fc.nat(4), pick: fc.nat() }),
     fc.record({ kind: fc.constant('add' as const), who: fc.nat(4) }),
@@ -159,14 +193,21 @@ t.test('property: after random operations the stored counts equal COUNT(*)', asy
       const id = await createConversation(app, owner, [first], `run ${++runs}`)
       const members = new Set([0, 1])
       const messages: Array<{ id: number; sender: number }> = []
+      const text = (mention: number | null, i: number) =>
+        mention === null ? `m${i}` : `m${i} @${mention === 5 ? 'all' : people[mention].username.toUpperCase()}`
       for (const step of ops) {
         const member = (i: number) => [...members][i % members.size]
         if (step.kind === 'send') {
           const who = member(step.who)
           const batch = await Promise.all(
-            Array.from({ length: step.n }, (_, i) => send(app, people[who], id, `m${i}`)),
+            Array.from({ length: step.n }, (_, i) => send(app, people[who], id, text(step.mention, i))),
           )
           for (const message of batch) messages.push({ id: message.id, sender: who })
+        } else if (step.kind === 'edit' && messages.length > 0) {
+          const target = messages[step.pick % messages.length]
+          await api(app, people[target.sender], 'PATCH', `/conversations/${id}/messages/${target.id}`, {
+            content: text(step.mention, 9),
+          })
         } else if (step.kind === 'delete' && messages.length > 0) {
           const target = messages[step.pick % messages.length]
           await api(app, people[target.sender], 'DELETE', `/conversations/${id}/messages/${target.id}`)
@@ -186,8 +227,12 @@ t.test('property: after random operations the stored counts equal COUNT(*)', asy
       if (JSON.stringify(now) !== JSON.stringify(expected)) {
         throw new Error(`stored ${JSON.stringify(now)} != counted ${JSON.stringify(expected)}`)
       }
+      const mentions = await mentionCounts(app, id)
+      if (JSON.stringify(mentions.stored) !== JSON.stringify(mentions.counted)) {
+        throw new Error(`unread_mentions ${JSON.stringify(mentions)}`)
+      }
     }),
     { numRuns: 25, seed: 1414 },
   )
-  t.pass('25 random runs: stored counts equal COUNT(*)')
+  t.pass('25 random runs: stored counts (unread_mentions too) equal what the messages say')
 })
