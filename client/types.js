@@ -36,6 +36,7 @@
  * @property {string} created_at
  * @property {string | null} edited_at
  * @property {boolean} deleted
+ * @property {number[]} [mentions] the user ids it mentions
  *
  * @typedef {object} Frame
  * @property {string} type

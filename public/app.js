@@ -6,13 +6,16 @@
 // sign in and out; sidebar.js, projects.js and new-conversation.js (with user-picker.js) are the
 // sidebar; conversation-view.js, message-row.js, message-actions.js, receipts.js, typing.js and
 // composer.js the open conversation; presence.js follows who is online and who is a member;
-// details.js, project-files.js and uploads.js the members and files.
+// details.js, project-files.js and uploads.js the members and files; mentions.js and
+// notifications.js mentions, notification levels and desktop notifications.
 import { ApiError, api } from '/client/parley-client.js'
 import { setupAuth, showAuth } from './auth.js'
 import { setupComposer } from './composer.js'
 import { setupConversationView } from './conversation-view.js'
 import { setupDetails } from './details.js'
+import { setupMentions } from './mentions.js'
 import { setupNewConversation } from './new-conversation.js'
+import { setupNotifications } from './notifications.js'
 import { setupProjects } from './projects.js'
 import { setupReceipts } from './receipts.js'
 import { startSession, stopSession } from './session.js'
@@ -28,6 +31,8 @@ setupReceipts()
 setupComposer()
 setupDetails()
 setupUploads()
+setupMentions()
+setupNotifications()
 
 async function boot() {
   try {

@@ -6,6 +6,7 @@ import { resetComposer } from './composer.js'
 import { refreshDetails } from './details.js'
 import { $, el, errorText, toast } from './dom.js'
 import { lastSeen } from './format.js'
+import { mentionsMe } from './mentions.js'
 import { insertRow } from './message-row.js'
 import { otherMembers, titleOf } from './people.js'
 import { refreshFiles } from './project-files.js'
@@ -32,6 +33,7 @@ export async function openConversation(conversationId) {
   }
   state.currentId = conversationId
   conversation.unread_count = 0
+  conversation.unread_mentions = 0
   history.replaceState(null, '', `#c=${conversationId}`)
   $('empty-state').hidden = true
   $('chat-pane').hidden = false
@@ -210,6 +212,7 @@ function updateSidebar(message, updated) {
     }
     if (message.sender_id !== state.me?.id && message.conversation_id !== state.currentId) {
       conversation.unread_count = (conversation.unread_count ?? 0) + 1
+      if (mentionsMe(message)) conversation.unread_mentions = (conversation.unread_mentions ?? 0) + 1
     }
   } else if (conversation.last_message?.id === message.id) {
     // The latest message changed; if it was deleted, the one before it is the latest now.

@@ -5,6 +5,7 @@ import { api } from '/client/parley-client.js'
 import { closeConversation, renderHeader } from './conversation-view.js'
 import { $, el, errorText, inputById, toast } from './dom.js'
 import { lastSeen } from './format.js'
+import { renderNotificationControl } from './notifications.js'
 import { avatar, nameOf, personName, titleOf } from './people.js'
 import { refreshFiles } from './project-files.js'
 import { rememberUser, state, upsertConversation } from './state.js'
@@ -58,6 +59,7 @@ export async function refreshDetails() {
   $('project-description-text').textContent = project?.description ?? ''
   $('files-section').hidden = !project
   $('leave-btn').textContent = project ? 'Leave project' : 'Leave group'
+  renderNotificationControl()
   if (project) {
     showControls(project.owner_id === state.me?.id)
     try {

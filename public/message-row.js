@@ -4,6 +4,7 @@
 import { keepBottom } from './conversation-view.js'
 import { $, el } from './dom.js'
 import { formatSize, fullFormat, shortTime } from './format.js'
+import { mentionsMe, renderContent } from './mentions.js'
 import { deleteMessage, startEdit } from './message-actions.js'
 import { personName } from './people.js'
 import { state } from './state.js'
@@ -62,7 +63,7 @@ function renderBubble(message) {
   }
   // A file message's text is often just the file's name: shown once, as the attachment.
   const onlyName = message.attachments?.length === 1 && message.content === message.attachments[0].name
-  if (message.content && !onlyName) bubble.append(el('span', { class: 'content' }, message.content))
+  if (message.content && !onlyName) bubble.append(renderContent(message))
   else if (onlyName && message.attachments[0].content_type?.startsWith('image/')) {
     bubble.classList.add('media')
   }
@@ -79,7 +80,7 @@ function renderBubble(message) {
 function renderMessage(message) {
   const mine = message.sender_id === state.me?.id
   const row = el('li', {
-    class: `message ${mine ? 'mine' : 'theirs'} ${message.deleted ? 'deleted' : ''}`,
+    class: `message ${mine ? 'mine' : 'theirs'} ${message.deleted ? 'deleted' : ''} ${mentionsMe(message) ? 'mentions-me' : ''}`,
     dataset: {
       id: String(message.id),
       sender: String(message.sender_id),

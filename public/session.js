@@ -7,6 +7,7 @@ import { showConnection } from './connection-status.js'
 import { onMessage, openConversation, renderMessages, renderPending } from './conversation-view.js'
 import { refreshDetails } from './details.js'
 import { $, errorText, toast } from './dom.js'
+import { onNotification } from './notifications.js'
 import { initials, nameOf } from './people.js'
 import { onMemberAdded, onMemberRemoved, onPresence, onStatus } from './presence.js'
 import { loadProjects } from './projects.js'
@@ -38,6 +39,7 @@ function wire(parley) {
   parley.on('read', onRead)
   parley.on('presence', onPresence)
   parley.on('status', onStatus)
+  parley.on('notification', onNotification)
   parley.on('conversation', ({ conversation }) => {
     upsertConversation(conversation)
     renderConversationList()

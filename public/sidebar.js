@@ -5,6 +5,7 @@ import { api } from '/client/parley-client.js'
 import { openConversation } from './conversation-view.js'
 import { $, el, errorText, toast } from './dom.js'
 import { shortTime } from './format.js'
+import { mentionBadge, showUnreadOnFavicon } from './notifications.js'
 import { activityOf, initials, otherMembers, presenceDot, previewOf, titleOf } from './people.js'
 import { state, upsertConversation } from './state.js'
 
@@ -82,6 +83,7 @@ function conversationItem(conversation) {
         'span',
         { class: 'conv-bottom' },
         el('span', { class: 'conv-preview' }, previewOf(conversation.last_message)),
+        mentionBadge(conversation),
         unread ? el('span', { class: 'badge', 'aria-hidden': 'true' }, unread > 99 ? '99+' : unread) : null,
       ),
     ),
@@ -99,6 +101,7 @@ export function renderConversationList() {
   $('conversation-more').hidden = !state.sidebar.hasMore
   const unread = totalUnread()
   document.title = unread ? `(${unread}) Parley` : 'Parley'
+  showUnreadOnFavicon(unread)
 }
 
 function totalUnread() {

@@ -21,6 +21,8 @@ import { conversationPager } from './conversation-pages.js'
  * @property {User[]} [members]
  * @property {Message | null} [last_message]
  * @property {number} [unread_count]
+ * @property {number} [unread_mentions] mentions of me after my read pointer
+ * @property {'all' | 'mentions' | 'none'} [notification_level] what of it notifies me
  * @property {number} [last_read_message_id] my read pointer
  * @property {Array<{user_id: number, message_id: number}>} [read_pointers] every member's read pointer
  * @property {string} [created_at]
@@ -119,7 +121,7 @@ export function upsertConversation(conversation) {
   ) {
     merged.last_message = known.last_message
   }
-  if (conversation.id === state.currentId) merged.unread_count = 0
+  if (conversation.id === state.currentId) Object.assign(merged, { unread_count: 0, unread_mentions: 0 })
   state.conversations.set(conversation.id, merged)
   const reads = readsOf(conversation.id)
   // The server tells my own read pointer (last_read_message_id); others' come as live `read` events.

@@ -203,6 +203,11 @@ const HTTP: HttpRow[] = [
     cells: [401, 404, 204, 204, 404, 404, 401],
   },
   {
+    route: 'PUT /conversations/:id/notifications',
+    request: (f) => ({ path: `/conversations/${f.group}/notifications`, body: { level: 'none' } }),
+    cells: [401, 404, 200, 200, 404, 404, 401],
+  },
+  {
     route: 'POST /conversations/:id/files',
     request: (f) => ({ path: `/conversations/${f.group}/files`, multipart: true }),
     cells: [401, 404, 201, 201, 404, 404, 401],
@@ -343,6 +348,11 @@ const WS: WsRow[] = [
   {
     event: 'mark_read',
     frame: (f) => ({ type: 'mark_read', conversation_id: f.group, message_id: f.groupOwnerMessage }),
+    cells: [NOSOCKET, 'NOT_FOUND', 'ack', 'ack', 'NOT_FOUND', 'NOT_FOUND', NOSOCKET],
+  },
+  {
+    event: 'set_notifications',
+    frame: (f) => ({ type: 'set_notifications', conversation_id: f.group, level: 'all' }),
     cells: [NOSOCKET, 'NOT_FOUND', 'ack', 'ack', 'NOT_FOUND', 'NOT_FOUND', NOSOCKET],
   },
   {

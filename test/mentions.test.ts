@@ -28,7 +28,8 @@ t.test('who a message mentions', async (t) => {
   const { app, ws } = await startTestServer(t, MANY_WRITES)
   const [ann, bob, cat, dan] = await Promise.all([register(app), register(app), register(app), register(app)])
   const group = await createConversation(app, ann, [bob, cat], 'Team')
-  const mentions = async (content: string, who = ann, id = group) => (await send(app, who, id, content)).mentions
+  const mentions = async (content: string, who = ann, id = group) =>
+    (await send(app, who, id, content)).mentions
 
   t.same(await mentions(`hi @${bob.username}`), [bob.id], '@username mentions that member')
   t.same(await mentions(`hi @${bob.username.toUpperCase()}!`), [bob.id], 'case does not matter')
@@ -90,7 +91,11 @@ t.test('mentions in history, the change feed, frames; edits re-resolve them', as
   const history = await api(app, bob, 'GET', `/conversations/${id}/messages`)
   t.same(history.body.messages[0].mentions, [bob.id], 'in history')
   const replay = await bobSocket.request({ type: 'join', conversation_id: id, cursor: joined.cursor })
-  t.same((replay.messages as Array<{ mentions: number[] }>)[0].mentions, [bob.id], 'in the change feed replay')
+  t.same(
+    (replay.messages as Array<{ mentions: number[] }>)[0].mentions,
+    [bob.id],
+    'in the change feed replay',
+  )
   t.equal(await unreadMentions(app, bob, id), 1, 'counted for bob')
 
   // The edit names cat instead: bob's count goes, cat's comes, the frames say so.

@@ -72,7 +72,11 @@ t.test('levels: defaults, set over HTTP and over the socket', async (t) => {
   }
   const bad = await first.request({ type: 'set_notifications', conversation_id: group, level: 'loud' })
   t.match(bad, { type: 'error', code: 'BAD_REQUEST' })
-  const none = await first.request({ type: 'set_notifications', conversation_id: direct + group, level: 'all' })
+  const none = await first.request({
+    type: 'set_notifications',
+    conversation_id: direct + group,
+    level: 'all',
+  })
   t.match(none, { type: 'error', code: 'NOT_FOUND' })
   t.equal(await level(bob, group), 'all')
   await first.close()

@@ -194,7 +194,9 @@ t.test('property: after random operations the stored counts equal COUNT(*)', asy
       const members = new Set([0, 1])
       const messages: Array<{ id: number; sender: number }> = []
       const text = (mention: number | null, i: number) =>
-        mention === null ? `m${i}` : `m${i} @${mention === 5 ? 'all' : people[mention].username.toUpperCase()}`
+        mention === null
+          ? `m${i}`
+          : `m${i} @${mention === 5 ? 'all' : people[mention].username.toUpperCase()}`
       for (const step of ops) {
         const member = (i: number) => [...members][i % members.size]
         if (step.kind === 'send') {
