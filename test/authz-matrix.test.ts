@@ -478,7 +478,7 @@ t.test('the authorization matrix', async (t) => {
   const kindOf = (text: string) =>
     /project|files\/:id|\/files\//.test(text)
       ? 'project'
-      : /conversations\/:id|^(join|leave|send|edit|delete|typing|mark)/.test(text)
+      : /conversations\/:id|^(join|leave|send|edit|delete|typing|mark|set_notifications)/.test(text)
         ? 'group'
         : 'none'
   // The deleted account was a member of things before it went; its token must open nothing.
