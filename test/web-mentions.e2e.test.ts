@@ -13,20 +13,21 @@ import { type Account, createConversation, register, startTestServer } from './h
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const TIMEOUT = 10_000
 
-const OBSERVE = () => {
+// A string, not a function: the test's TypeScript transform would add helpers the page lacks.
+const OBSERVE = `{
   const Real = window.Notification
-  const shown: Array<{ title: string; body?: string }> = []
+  const shown = []
   let asked = 0
   class Observed extends Real {
-    constructor(title: string, options?: NotificationOptions) {
+    constructor(title, options) {
       super(title, options)
-      shown.push({ title, body: options?.body })
-      Object.assign(window, { lastNotification: this })
+      shown.push({ title, body: options && options.body })
+      window.lastNotification = this
     }
-    static override get permission() {
+    static get permission() {
       return Real.permission
     }
-    static override requestPermission() {
+    static requestPermission() {
       asked++
       return Real.requestPermission()
     }
@@ -38,12 +39,12 @@ const OBSERVE = () => {
     Notification: Observed,
     shownNotifications: shown,
     askedPermission: () => asked,
-    setHidden: (value: boolean) => {
+    setHidden: (value) => {
       hidden = value
       document.dispatchEvent(new Event('visibilitychange'))
     },
   })
-}
+}`
 
 async function login(page: Page, username: string) {
   await page.goto('/')
@@ -87,7 +88,7 @@ if (!existsSync(CHROMIUM)) {
         baseURL: server.http,
       })
       if (grant) await context.grantPermissions(['notifications'])
-      await context.addInitScript(OBSERVE)
+      await context.addInitScript({ content: OBSERVE })
       const page = await context.newPage()
       page.setDefaultTimeout(TIMEOUT)
       page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
