@@ -4,6 +4,7 @@
 import { keepBottom } from './conversation-view.js'
 import { $, el } from './dom.js'
 import { formatSize, fullFormat, shortTime } from './format.js'
+import { renderMarkdown } from './markdown.js'
 import { deleteMessage, startEdit } from './message-actions.js'
 import { personName } from './people.js'
 import { state } from './state.js'
@@ -62,8 +63,9 @@ function renderBubble(message) {
   }
   // A file message's text is often just the file's name: shown once, as the attachment.
   const onlyName = message.attachments?.length === 1 && message.content === message.attachments[0].name
-  if (message.content && !onlyName) bubble.append(el('span', { class: 'content' }, message.content))
-  else if (onlyName && message.attachments[0].content_type?.startsWith('image/')) {
+  if (message.content && !onlyName) {
+    bubble.append(el('div', { class: 'content markdown' }, renderMarkdown(message.content)))
+  } else if (onlyName && message.attachments[0].content_type?.startsWith('image/')) {
     bubble.classList.add('media')
   }
   if (message.edited_at) {
