@@ -9,6 +9,7 @@
 // details.js, project-files.js and uploads.js the members and files.
 import { ApiError, api } from '/client/parley-client.js'
 import { setupAuth, showAuth } from './auth.js'
+import { initAvatarUpload } from './avatar-upload.js'
 import { setupComposer } from './composer.js'
 import { setupConversationView } from './conversation-view.js'
 import { setupDetails } from './details.js'
@@ -28,6 +29,7 @@ setupReceipts()
 setupComposer()
 setupDetails()
 setupUploads()
+initAvatarUpload()
 
 async function boot() {
   try {

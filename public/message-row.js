@@ -1,12 +1,12 @@
 // @ts-check
 // One message as a row of the open conversation: sender and time, the text, attachments (images
 // inline), "(edited)", and on my own messages the Edit and Delete actions.
-import { keepBottom } from './conversation-view.js'
 import { $, el } from './dom.js'
 import { formatSize, fullFormat, shortTime } from './format.js'
+import { imageAttachment } from './image-viewer.js'
 import { renderMarkdown } from './markdown.js'
 import { deleteMessage, startEdit } from './message-actions.js'
-import { personName } from './people.js'
+import { avatar, personName } from './people.js'
 import { state } from './state.js'
 
 /** @typedef {import('./state.js').FileInfo} FileInfo */
@@ -93,6 +93,7 @@ function renderMessage(message) {
     el(
       'div',
       { class: 'meta' },
+      mine ? null : avatar(state.people.get(message.sender_id) ?? { id: message.sender_id }),
       el('span', { class: 'sender' }, mine ? 'You' : personName(message.sender_id)),
       el(
         'time',
@@ -134,13 +135,7 @@ function renderAttachments(files) {
   for (const file of files) {
     const href = `/files/${Number(file.id)}`
     if (typeof file.content_type === 'string' && file.content_type.startsWith('image/')) {
-      box.append(
-        el(
-          'a',
-          { class: 'inline-image', href, target: '_blank', rel: 'noopener', title: file.name },
-          el('img', { src: href, alt: file.name, loading: 'lazy', onload: keepBottom }),
-        ),
-      )
+      box.append(imageAttachment(file))
     } else {
       box.append(
         el(

@@ -5,7 +5,15 @@ import { api } from '/client/parley-client.js'
 import { openConversation } from './conversation-view.js'
 import { $, el, errorText, toast } from './dom.js'
 import { shortTime } from './format.js'
-import { activityOf, initials, otherMembers, presenceDot, previewOf, titleOf } from './people.js'
+import {
+  activityOf,
+  initials,
+  otherMembers,
+  presenceDot,
+  previewOf,
+  setAvatarFace,
+  titleOf,
+} from './people.js'
 import { state, upsertConversation } from './state.js'
 
 /** @typedef {import('./state.js').Conversation} Conversation */
@@ -47,7 +55,10 @@ function conversationAvatar(conversation) {
   const avatar = el('span', { class: `avatar ${conversation.kind}`, 'aria-hidden': 'true' }, initials(title))
   if (conversation.kind === 'direct') {
     const other = otherMembers(conversation)[0]
-    if (other) avatar.append(presenceDot(other.id))
+    if (other) {
+      avatar.append(presenceDot(other.id))
+      setAvatarFace(avatar, state.people.get(other.id) ?? other)
+    }
   }
   return avatar
 }

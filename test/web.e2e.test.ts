@@ -327,7 +327,7 @@ if (!existsSync(CHROMIUM)) {
       ])
       const image = bob.locator('#message-list .attachments .inline-image img')
       await image.waitFor()
-      t.match(await image.getAttribute('src'), /^\/files\/\d+$/)
+      t.match(await image.getAttribute('src'), /^\/files\/\d+\/thumbnail$/, 'the thumbnail')
       await bob.waitForFunction(() => {
         const img = document.querySelector<HTMLImageElement>('#message-list .attachments .inline-image img')
         return img?.complete && img.naturalWidth === 240
