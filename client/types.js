@@ -14,6 +14,7 @@
  * @property {string | null} last_seen_at
  * @property {string} created_at
  * @property {boolean} [deleted]
+ * @property {string | null} [avatar_url] a 256x256 WebP, versioned; null when none
  *
  * @typedef {object} FileInfo
  * @property {number} id
@@ -25,6 +26,9 @@
  * @property {number | null} project_id
  * @property {number | null} conversation_id
  * @property {string} created_at
+ * @property {number | null} [width] images: the size as displayed
+ * @property {number | null} [height]
+ * @property {string | null} [thumbnail_url] images: a WebP of at most 480 px on the long side
  *
  * @typedef {object} Message
  * @property {number} id

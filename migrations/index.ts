@@ -5,6 +5,7 @@ import * as unreadCounts from './0003_unread_counts.js'
 import * as deletedUsernameKeys from './0004_deleted_username_keys.js'
 import * as filesUploader from './0005_files_uploader.js'
 import * as mentions from './0007_mentions.js'
+import * as imagesAvatars from './0010_images_avatars.js'
 
 /**
  * Every migration, by the name it is recorded under, applied in name order. A new migration is a
@@ -17,4 +18,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0004_deleted_username_keys': deletedUsernameKeys,
   '0005_files_uploader': filesUploader,
   '0007_mentions': mentions,
+  '0010_images_avatars': imagesAvatars,
 }

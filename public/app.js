@@ -10,6 +10,7 @@
 // notifications.js mentions, notification levels and desktop notifications.
 import { ApiError, api } from '/client/parley-client.js'
 import { setupAuth, showAuth } from './auth.js'
+import { initAvatarUpload } from './avatar-upload.js'
 import { setupComposer } from './composer.js'
 import { setupConversationView } from './conversation-view.js'
 import { setupDetails } from './details.js'
@@ -33,6 +34,7 @@ setupDetails()
 setupUploads()
 setupMentions()
 setupNotifications()
+initAvatarUpload()
 
 async function boot() {
   try {

@@ -38,25 +38,37 @@ function reached(message, name) {
 }
 
 /**
- * A message's text with its mentions highlighted: text nodes and spans, never HTML.
+ * Highlights the mentions inside a rendered message (Markdown already turned into nodes): each
+ * text node outside code and links is split into text and mention spans, never HTML.
+ * @param {HTMLElement} root
  * @param {Message} message
  */
-export function renderContent(message) {
-  const box = el('span', { class: 'content' })
-  const text = message.content ?? ''
-  let at = 0
-  for (const match of text.matchAll(MENTION)) {
-    const who = reached(message, match[1].toLowerCase())
-    if (!who) continue
-    const start = match.index ?? 0
-    // `@bob.` ending a sentence: the dot stays text.
-    const length = Math.min(match[0].length, who.label.length)
-    box.append(text.slice(at, start))
-    box.append(el('span', { class: `mention${who.me ? ' me' : ''}` }, text.slice(start, start + length)))
-    at = start + length
+export function highlightMentions(root, message) {
+  if ((message.mentions ?? []).length === 0) return
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT)
+  /** @type {Text[]} */
+  const texts = []
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.parentElement?.closest('code, pre, a')) texts.push(/** @type {Text} */ (node))
   }
-  box.append(text.slice(at))
-  return box
+  for (const node of texts) {
+    const text = node.data
+    const parts = []
+    let at = 0
+    for (const match of text.matchAll(MENTION)) {
+      const who = reached(message, match[1].toLowerCase())
+      if (!who) continue
+      const start = match.index ?? 0
+      // `@bob.` ending a sentence: the dot stays text.
+      const length = Math.min(match[0].length, who.label.length)
+      parts.push(text.slice(at, start))
+      parts.push(el('span', { class: `mention${who.me ? ' me' : ''}` }, text.slice(start, start + length)))
+      at = start + length
+    }
+    if (parts.length === 0) continue
+    parts.push(text.slice(at))
+    node.replaceWith(...parts)
+  }
 }
 
 // The autocomplete.

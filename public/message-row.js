@@ -1,12 +1,13 @@
 // @ts-check
 // One message as a row of the open conversation: sender and time, the text, attachments (images
 // inline), "(edited)", and on my own messages the Edit and Delete actions.
-import { keepBottom } from './conversation-view.js'
 import { $, el } from './dom.js'
 import { formatSize, fullFormat, shortTime } from './format.js'
-import { mentionsMe, renderContent } from './mentions.js'
+import { imageAttachment } from './image-viewer.js'
+import { renderMarkdown } from './markdown.js'
+import { highlightMentions, mentionsMe } from './mentions.js'
 import { deleteMessage, startEdit } from './message-actions.js'
-import { personName } from './people.js'
+import { avatar, personName } from './people.js'
 import { state } from './state.js'
 
 /** @typedef {import('./state.js').FileInfo} FileInfo */
@@ -63,8 +64,11 @@ function renderBubble(message) {
   }
   // A file message's text is often just the file's name: shown once, as the attachment.
   const onlyName = message.attachments?.length === 1 && message.content === message.attachments[0].name
-  if (message.content && !onlyName) bubble.append(renderContent(message))
-  else if (onlyName && message.attachments[0].content_type?.startsWith('image/')) {
+  if (message.content && !onlyName) {
+    const content = el('div', { class: 'content markdown' }, renderMarkdown(message.content))
+    highlightMentions(content, message)
+    bubble.append(content)
+  } else if (onlyName && message.attachments[0].content_type?.startsWith('image/')) {
     bubble.classList.add('media')
   }
   if (message.edited_at) {
@@ -92,6 +96,7 @@ function renderMessage(message) {
     el(
       'div',
       { class: 'meta' },
+      mine ? null : avatar(state.people.get(message.sender_id) ?? { id: message.sender_id }),
       el('span', { class: 'sender' }, mine ? 'You' : personName(message.sender_id)),
       el(
         'time',
@@ -133,13 +138,7 @@ function renderAttachments(files) {
   for (const file of files) {
     const href = `/files/${Number(file.id)}`
     if (typeof file.content_type === 'string' && file.content_type.startsWith('image/')) {
-      box.append(
-        el(
-          'a',
-          { class: 'inline-image', href, target: '_blank', rel: 'noopener', title: file.name },
-          el('img', { src: href, alt: file.name, loading: 'lazy', onload: keepBottom }),
-        ),
-      )
+      box.append(imageAttachment(file))
     } else {
       box.append(
         el(

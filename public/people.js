@@ -18,14 +18,42 @@ export const nameOf = (user) => {
 /** @param {number} id */
 export const personName = (id) => nameOf(state.people.get(id))
 
-/** @param {string} name */
-export const initials = (name) =>
-  name
-    .split(/\s+/)
-    .filter(Boolean)
-    .slice(0, 2)
-    .map((part) => Array.from(part)[0])
-    .join('') || '?'
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u
+
+/** A word's first letter or digit (a whole grapheme, accents kept), else its first grapheme. @param {string} word */
+function firstGrapheme(word) {
+  const all = Array.from(graphemes.segment(word), (part) => part.segment)
+  return all.find((g) => LETTER_OR_DIGIT.test(g)) ?? all[0] ?? ''
+}
+
+/** Up to two initials: "Ada Lovelace" AL, "@dev team" DT, "🚀 Launch" L, "🚀" 🚀. @param {string} name */
+export const initials = (name) => {
+  const words = name.split(/\s+/).filter(Boolean)
+  const lettered = words.filter((word) => LETTER_OR_DIGIT.test(word))
+  const chosen = (lettered.length > 0 ? lettered : words).slice(0, 2)
+  return chosen.map(firstGrapheme).join('') || '?'
+}
+
+/**
+ * Fills an avatar element with the person's picture, or their initials when there is none (or
+ * it fails to load). @param {HTMLElement} node @param {Person | null | undefined} person
+ */
+export function setAvatarFace(node, person) {
+  const text = initials(nameOf(person))
+  const url = person?.avatar_url
+  node.classList.toggle('has-picture', Boolean(url))
+  const dots = Array.from(node.querySelectorAll('.presence-dot'))
+  if (!url) {
+    node.replaceChildren(text, ...dots)
+    return
+  }
+  const picture = el('img', { class: 'avatar-picture', src: url, alt: '', width: '32', height: '32' })
+  picture.addEventListener('error', () => setAvatarFace(node, { ...person, avatar_url: null }), {
+    once: true,
+  })
+  node.replaceChildren(picture, ...dots)
+}
 
 /** A dot that `setOnline` (presence.js) keeps up to date. @param {number} userId */
 export function presenceDot(userId) {
@@ -39,12 +67,9 @@ export function presenceDot(userId) {
 
 /** Initials with an online dot, for a person in a list. @param {Person} person */
 export function avatar(person) {
-  return el(
-    'span',
-    { class: 'avatar', 'aria-hidden': 'true' },
-    initials(nameOf(person)),
-    presenceDot(person.id),
-  )
+  const node = el('span', { class: 'avatar', 'aria-hidden': 'true' }, presenceDot(person.id))
+  setAvatarFace(node, state.people.get(person.id) ?? person)
+  return node
 }
 
 /** @param {Conversation} conversation */

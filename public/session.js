@@ -3,12 +3,13 @@
 // data loads; on logout (or when the session ends) all of it is undone.
 import { ApiError, api, ParleyClient } from '/client/parley-client.js'
 import { showAuth } from './auth.js'
+import { onUserChanged, showMyAvatar } from './avatar-upload.js'
 import { showConnection } from './connection-status.js'
 import { onMessage, openConversation, renderMessages, renderPending } from './conversation-view.js'
 import { refreshDetails } from './details.js'
 import { $, errorText, toast } from './dom.js'
 import { onNotification } from './notifications.js'
-import { initials, nameOf } from './people.js'
+import { nameOf } from './people.js'
 import { onMemberAdded, onMemberRemoved, onPresence, onStatus } from './presence.js'
 import { loadProjects } from './projects.js'
 import { onRead } from './receipts.js'
@@ -48,6 +49,15 @@ function wire(parley) {
   })
   parley.on('member_added', onMemberAdded)
   parley.on('member_removed', onMemberRemoved)
+  parley.on('user', (frame) =>
+    onUserChanged(frame, () => {
+      renderConversationList()
+      if (state.currentId) {
+        renderMessages()
+        refreshDetails()
+      }
+    }),
+  )
   parley.on('resync', ({ conversation_id }) => {
     if (conversation_id === state.currentId) renderMessages()
   })
@@ -71,7 +81,7 @@ export async function startSession(user) {
   $('auth-view').hidden = true
   $('app-view').hidden = false
   $('me-name').textContent = nameOf(user)
-  $('me-avatar').textContent = initials(nameOf(user))
+  showMyAvatar()
 
   const parley = new ParleyClient({ checkAuth: sessionValid })
   setClient(parley)

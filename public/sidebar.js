@@ -6,7 +6,15 @@ import { openConversation } from './conversation-view.js'
 import { $, el, errorText, toast } from './dom.js'
 import { shortTime } from './format.js'
 import { mentionBadge, showUnreadOnFavicon } from './notifications.js'
-import { activityOf, initials, otherMembers, presenceDot, previewOf, titleOf } from './people.js'
+import {
+  activityOf,
+  initials,
+  otherMembers,
+  presenceDot,
+  previewOf,
+  setAvatarFace,
+  titleOf,
+} from './people.js'
 import { state, upsertConversation } from './state.js'
 
 /** @typedef {import('./state.js').Conversation} Conversation */
@@ -48,7 +56,10 @@ function conversationAvatar(conversation) {
   const avatar = el('span', { class: `avatar ${conversation.kind}`, 'aria-hidden': 'true' }, initials(title))
   if (conversation.kind === 'direct') {
     const other = otherMembers(conversation)[0]
-    if (other) avatar.append(presenceDot(other.id))
+    if (other) {
+      avatar.append(presenceDot(other.id))
+      setAvatarFace(avatar, state.people.get(other.id) ?? other)
+    }
   }
   return avatar
 }

@@ -25,6 +25,10 @@ export const User = Type.Object(
     last_seen_at: Type.Union([Timestamp, Type.Null()]),
     created_at: Timestamp,
     deleted: Type.Boolean({ description: 'The account was deleted; kept as the sender of old messages' }),
+    avatar_url: Type.Union([Type.String(), Type.Null()], {
+      description:
+        'A 256x256 WebP (GET /users/:id/avatar), versioned so a new picture gets a new URL; null when none',
+    }),
   },
   { $id: 'User' },
 )

@@ -41,7 +41,7 @@ interface Fixture {
 interface HttpRow {
   route: string
   /** The request this relation's user makes; `self` is that user's id. */
-  request: (f: Fixture, self: number) => { path: string; body?: unknown; multipart?: boolean }
+  request: (f: Fixture, self: number) => { path: string; body?: unknown; multipart?: boolean | 'image' }
   cells: Cell[]
   /** Each cell acts as a freshly made account of the relation (for routes that end the account). */
   fresh?: boolean
@@ -50,8 +50,19 @@ interface HttpRow {
 }
 
 const BOUNDARY = 'matrixboundary'
-const multipart = (name: string, content: string) =>
-  `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\n${content}\r\n--${BOUNDARY}--\r\n`
+const multipart = (name: string, content: string | Buffer) =>
+  Buffer.concat([
+    Buffer.from(
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\n`,
+    ),
+    Buffer.from(content),
+    Buffer.from(`\r\n--${BOUNDARY}--\r\n`),
+  ])
+/** A real 1x1 PNG: an image upload (it gets a thumbnail) and an avatar. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=',
+  'base64',
+)
 
 //                                   anon stranger member owner admin removed deleted
 const HTTP: HttpRow[] = [
@@ -92,6 +103,21 @@ const HTTP: HttpRow[] = [
     route: 'GET /users/:id',
     request: (f) => ({ path: `/users/${f.target}` }),
     cells: [401, 200, 200, 200, 200, 200, 401],
+  },
+  {
+    route: 'GET /users/:id/avatar',
+    request: () => ({ path: `/users/${withAvatar.id}/avatar` }),
+    cells: [401, 200, 200, 200, 200, 200, 401],
+  },
+  {
+    route: 'PUT /users/me/avatar',
+    request: () => ({ path: '/users/me/avatar', multipart: 'image' }),
+    cells: [401, 200, 200, 200, 200, 200, 401],
+  },
+  {
+    route: 'DELETE /users/me/avatar',
+    request: () => ({ path: '/users/me/avatar' }),
+    cells: [401, 204, 204, 204, 204, 204, 401],
   },
   {
     route: 'PATCH /users/me',
@@ -264,6 +290,11 @@ const HTTP: HttpRow[] = [
     cells: [401, 404, 200, 200, 404, 404, 401],
   },
   {
+    route: 'GET /files/:id/thumbnail',
+    request: (f) => ({ path: `/files/${f.projectOwnerFile}/thumbnail` }),
+    cells: [401, 404, 200, 200, 404, 404, 401],
+  },
+  {
     route: "DELETE /conversations/:project's/messages/:member's",
     request: (f) => ({ path: `/conversations/${f.projectConversation}/messages/${f.projectMemberMessage}` }),
     cells: [401, 404, 204, 204, 404, 404, 401],
@@ -376,6 +407,7 @@ const WS: WsRow[] = [
 ]
 
 let third: Account
+let withAvatar: Account
 
 t.test('the authorization matrix', async (t) => {
   // The matrix creates and changes many conversations from few accounts: their budgets are lifted.
@@ -412,16 +444,18 @@ t.test('the authorization matrix', async (t) => {
     }
     return { status: response.statusCode, body: parsed }
   }
-  const upload = async (who: Account, path: string) => {
+  const upload = async (who: Account, path: string, image = false, method = 'POST', expected = 201) => {
     const response = await app.inject({
-      method: 'POST',
+      method: method as 'POST',
       url: path,
       headers: { ...who.auth, 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
-      payload: multipart('notes.txt', 'some notes'),
+      payload: image ? multipart('dot.png', PNG) : multipart('notes.txt', 'some notes'),
     })
-    if (response.statusCode !== 201) throw new Error(`upload ${response.statusCode} ${response.body}`)
+    if (response.statusCode !== expected) throw new Error(`upload ${response.statusCode} ${response.body}`)
     return response.json()
   }
+  withAvatar = await register(app, 'mx_avatar')
+  await upload(withAvatar, '/users/me/avatar', true, 'PUT', 200)
   let targets = 0
   let deletedIsGone = false
   const fixture = async (kind: 'none' | 'group' | 'project'): Promise<Fixture> => {
@@ -466,7 +500,7 @@ t.test('the authorization matrix', async (t) => {
         .project
       f.project = project.id
       f.projectConversation = project.conversation_id
-      f.projectOwnerFile = (await upload(owner, `/projects/${project.id}/files`)).file.id
+      f.projectOwnerFile = (await upload(owner, `/projects/${project.id}/files`, true)).file.id
       f.projectMemberFile = (await upload(member, `/projects/${project.id}/files`)).file.id
       f.projectMemberMessage = (
         await inject(member, 'POST', `/conversations/${project.conversation_id}/messages`, { content: 'pm' })
@@ -533,10 +567,10 @@ t.test('the authorization matrix', async (t) => {
         let body: { code?: string } | undefined
         if (spec.multipart) {
           const response = await app.inject({
-            method: 'POST',
+            method: method as 'POST',
             url: spec.path,
             headers: { ...(actor?.auth ?? {}), 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
-            payload: multipart('cell.txt', 'cell'),
+            payload: spec.multipart === 'image' ? multipart('cell.png', PNG) : multipart('cell.txt', 'cell'),
           })
           status = response.statusCode
           body = response.json()

@@ -158,12 +158,15 @@ t.test(
       'content_type',
       'conversation_id',
       'created_at',
+      'height',
       'id',
       'name',
       'project_id',
       'sha256',
       'size',
+      'thumbnail_url',
       'uploaded_by',
+      'width',
     ])
     t.match(file, {
       name: 'plan.bin',
@@ -628,8 +631,8 @@ t.test('POST /conversations/:id/files: a message with the attachment, in any con
   )
   t.equal(captioned.body.message.content, 'look at this')
 
-  // deleting the message takes a conversation file (row and bytes) with it
-  t.equal(onDisk().length, 2)
+  // deleting the message takes a conversation file (row, bytes and thumbnail) with it
+  t.equal(onDisk().length, 3, 'the image, its thumbnail and the captioned file')
   const deleted = await api(app, ann, 'DELETE', `/conversations/${conversationId}/messages/${message.id}`)
   t.equal(deleted.status, 204)
   t.equal(onDisk().length, 1)

@@ -74,6 +74,7 @@ t.test('POST /projects: a project with its own project conversation and members'
   t.same(one.body.project, project)
   t.same(ids(one.body.members), [owner.id, ann.id])
   t.same(Object.keys(one.body.members[0]).sort(), [
+    'avatar_url',
     'created_at',
     'deleted',
     'display_name',

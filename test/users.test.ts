@@ -2,6 +2,7 @@ import t from 'tap'
 import { type Account, buildTestApp, register } from './helpers/app.js'
 
 const USER_KEYS = [
+  'avatar_url',
   'created_at',
   'deleted',
   'display_name',

@@ -12,6 +12,13 @@ export const FileObject = Type.Object(
     project_id: Type.Union([Type.Integer(), Type.Null()]),
     conversation_id: Type.Integer(),
     created_at: Timestamp,
+    width: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'Images (PNG, JPEG, GIF, WebP): the width as displayed, after EXIF orientation',
+    }),
+    height: Type.Union([Type.Integer(), Type.Null()], { description: 'Images: the height as displayed' }),
+    thumbnail_url: Type.Union([Type.String(), Type.Null()], {
+      description: 'Images: a WebP of at most 480 px on the long side, metadata stripped',
+    }),
   },
   { $id: 'File' },
 )

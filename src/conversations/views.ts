@@ -24,6 +24,10 @@ export interface FileView {
   project_id: number | null
   conversation_id: number
   created_at: string
+  /** Images: the displayed size, and where the thumbnail is; null for other files. */
+  width: number | null
+  height: number | null
+  thumbnail_url: string | null
 }
 
 export interface MessageView {
@@ -72,6 +76,9 @@ export function toFileView(row: FileRow): FileView {
     project_id: row.project_id === null ? null : Number(row.project_id),
     conversation_id: Number(row.conversation_id),
     created_at: row.created_at,
+    width: row.width === null ? null : Number(row.width),
+    height: row.height === null ? null : Number(row.height),
+    thumbnail_url: row.thumbnail_name === null ? null : `/files/${Number(row.id)}/thumbnail`,
   }
 }
 

@@ -15,6 +15,10 @@ export interface UsersTable {
   last_seen_at: string | null
   /** Set when the account is deleted; the row stays so old messages keep a sender. */
   deleted_at: string | null
+  /** The storage name of the account's avatar (a 256x256 WebP in UPLOAD_DIR), if it has one. */
+  avatar_name: string | null
+  /** Grows with every avatar change: part of avatar_url, so caches see a new picture. */
+  avatar_version: Generated<number>
 }
 
 export interface SessionsTable {
@@ -97,6 +101,11 @@ export interface FilesTable {
   conversation_id: number
   message_id: number | null
   created_at: string
+  /** Images: the size as displayed (after EXIF orientation); null for other files. */
+  width: number | null
+  height: number | null
+  /** Images: the storage name of the WebP thumbnail; null when there is none. */
+  thumbnail_name: string | null
 }
 
 export interface Database {

@@ -3,11 +3,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import type { FileRow } from '../db/types.js'
 import { AppError, notFound } from '../errors.js'
+import { noneMatch } from '../storage/etags.js'
 import { storagePath } from '../storage/files.js'
 import { contentDisposition } from './names.js'
 
 // GET /files/:id: the bytes as a download, never as a page of ours. Content-Disposition: attachment,
 // nosniff, and a sandboxing CSP in case a browser renders it anyway; Range and ETag for resuming.
+
+export { noneMatch }
 
 export type ByteRange = { start: number; end: number }
 
@@ -33,13 +36,6 @@ export function parseRange(
   if (last !== '' && Number(last) < start) return undefined
   if (start >= size) return 'unsatisfiable'
   return { start, end: last === '' ? size - 1 : Math.min(Number(last), size - 1) }
-}
-
-/** Whether an If-None-Match header matches `etag` (weak comparison, as RFC 9110 asks). */
-export function noneMatch(header: string | undefined, etag: string): boolean {
-  if (!header) return false
-  const bare = (tag: string) => tag.trim().replace(/^W\//, '')
-  return header.split(',').some((tag) => tag.trim() === '*' || bare(tag) === bare(etag))
 }
 
 /** The Content-Type a file is served with: the recorded type; text gets its charset. */

@@ -20,7 +20,7 @@ import { AppError, forbidden, notFound } from '../errors.js'
 import { requireProjectMember } from '../projects/projects.js'
 import { removeStoredFiles } from '../storage/files.js'
 import { requireQuotaLeft } from './quota.js'
-import type { Upload } from './upload.js'
+import { type Upload, uploadNames } from './upload.js'
 
 // Files as rows: committed together with the message that carries them, after the bytes are on
 // disk; removed together with their bytes.
@@ -36,7 +36,7 @@ async function orRemove<T>(ctx: AppContext, upload: Upload, work: () => Promise<
   try {
     return await work()
   } catch (error) {
-    await removeStoredFiles(ctx.config.uploadDir, [upload.storageName]).catch(() => {})
+    await removeStoredFiles(ctx.config.uploadDir, uploadNames(upload)).catch(() => {})
     throw error
   }
 }
@@ -108,6 +108,9 @@ export async function addFile(
         mentions:
           text === undefined ? [] : await resolveMentions(ctx, target.conversationId, uploaderId, text),
         attachment: {
+          width: upload.image?.width ?? null,
+          height: upload.image?.height ?? null,
+          thumbnailName: upload.image?.thumbnailName ?? null,
           name: upload.name,
           size: upload.size,
           contentType: upload.contentType,
@@ -169,18 +172,18 @@ export async function deleteProjectFile(
       if (messageId !== null) {
         changeSeq = await bumpChangeSeq(trx, Number(file.conversation_id))
       }
-      const storageName = await deleteFile(trx, fileId)
-      if (storageName === undefined) return undefined
+      const storageNames = await deleteFile(trx, fileId)
+      if (storageNames === undefined) return undefined
       let message: MessageRow | undefined
       if (messageId !== null && changeSeq !== undefined) {
         message = await touchChange(trx, messageId, changeSeq)
       }
-      return { storageName, message }
+      return { storageNames, message }
     },
     { key: Number(file.conversation_id) },
   )
   if (!changed) throw notFound('File')
-  await removeStoredFiles(ctx.config.uploadDir, [changed.storageName]).catch(() => {})
+  await removeStoredFiles(ctx.config.uploadDir, changed.storageNames).catch(() => {})
   if (changed.message) {
     const [message] = await messageViews(ctx.db, [changed.message])
     await publishToMembers(ctx, message.conversation_id, {

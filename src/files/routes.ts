@@ -6,7 +6,9 @@ import fp from 'fastify-plugin'
 import { authOf, requireUser } from '../auth/authenticate.js'
 import { errors, IdParams, NoContent } from '../common-schemas.js'
 import { FileObject, Message } from '../conversations/schemas.js'
+import { notFound } from '../errors.js'
 import { ensureUploadDir, sweepOrphans } from '../storage/files.js'
+import { sendImage } from '../storage/send-image.js'
 import { sendFile } from './download.js'
 import {
   addFile,
@@ -144,6 +146,30 @@ async function routes(app: FastifyInstance): Promise<void> {
     handler: async (request, reply) => {
       const file = await fileForDownload(ctx, request.params.id, authOf(request).user.id)
       return sendFile(ctx, request, reply, file)
+    },
+  })
+
+  routes.route({
+    method: ['GET', 'HEAD'],
+    url: '/files/:id/thumbnail',
+    schema: {
+      tags,
+      summary:
+        "An image file's thumbnail: a WebP of at most 480 px on the long side, upright, without metadata (to the members of its conversation)",
+      params: IdParams,
+      response: { ...errors(401, 404) },
+    },
+    handler: async (request, reply) => {
+      const file = await fileForDownload(ctx, request.params.id, authOf(request).user.id)
+      if (file.thumbnail_name === null) throw notFound('Thumbnail')
+      return sendImage(request, reply, {
+        uploadDir: ctx.config.uploadDir,
+        storageName: file.thumbnail_name,
+        etag: `${file.sha256}-thumbnail`,
+        what: 'Thumbnail',
+        // As the file: access can end at any time, so a cache asks again (a cheap 304).
+        cacheControl: 'private, no-cache',
+      })
     },
   })
 }

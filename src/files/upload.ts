@@ -1,7 +1,15 @@
 import type { FastifyRequest } from 'fastify'
 import type { AppContext } from '../context.js'
 import { AppError, badRequest } from '../errors.js'
-import { removeStoredFiles, type StoredFile, storeStream, tooLarge } from '../storage/files.js'
+import {
+  removeStoredFiles,
+  type StoredFile,
+  storagePath,
+  storeBytes,
+  storeStream,
+  tooLarge,
+} from '../storage/files.js'
+import { IMAGE_TYPES, makeThumbnail } from '../storage/images.js'
 import { cleanFileName } from './names.js'
 
 // One upload per request: a multipart body with the file in the field `file`, and optional text
@@ -18,6 +26,24 @@ export interface Upload extends StoredFile {
   /** The client's name, cleaned: metadata only. */
   name: string
   fields: Record<string, string>
+  /** An image that decoded: its displayed size and its thumbnail, stored already. */
+  image?: { width: number; height: number; thumbnailName: string }
+}
+
+/** Every name the upload holds on disk. */
+export const uploadNames = (upload: Upload): string[] =>
+  upload.image ? [upload.storageName, upload.image.thumbnailName] : [upload.storageName]
+
+/**
+ * The thumbnail of an image upload, stored (durably, as the file) before the upload answers. An
+ * image that does not decode is kept as a plain file, without one.
+ */
+async function thumbnailOf(uploadDir: string, stored: StoredFile): Promise<Upload['image']> {
+  if (!IMAGE_TYPES.has(stored.contentType)) return undefined
+  const thumbnail = await makeThumbnail(storagePath(uploadDir, stored.storageName)).catch(() => undefined)
+  if (!thumbnail) return undefined
+  const thumbnailName = await storeBytes(uploadDir, thumbnail.webp)
+  return { width: thumbnail.width, height: thumbnail.height, thumbnailName }
 }
 
 /** @fastify/multipart's limits for the upload routes. */
@@ -77,9 +103,13 @@ function discardRest(request: FastifyRequest): void {
 
 /**
  * Reads the multipart body of `request`: the file to disk (see storeStream), the text fields to
- * memory (small, limited). On any failure nothing stays on disk and the rest of the body is discarded.
+ * memory (small, limited), and an image's thumbnail (see thumbnailOf). On any failure nothing stays on disk and the rest of the body is discarded.
  */
-export async function receiveUpload(ctx: AppContext, request: FastifyRequest): Promise<Upload> {
+export async function receiveUpload(
+  ctx: AppContext,
+  request: FastifyRequest,
+  options: { thumbnail: boolean } = { thumbnail: true },
+): Promise<Upload> {
   const maxBytes = ctx.config.maxUploadBytes
   let stored: StoredFile | undefined
   let name = 'file'
@@ -114,7 +144,8 @@ export async function receiveUpload(ctx: AppContext, request: FastifyRequest): P
       if (typeof part.value === 'string') fields[part.fieldname] = part.value
     }
     if (!stored) throw noFile()
-    return { ...stored, name, fields }
+    const image = options.thumbnail ? await thumbnailOf(ctx.config.uploadDir, stored) : undefined
+    return { ...stored, name, fields, ...(image ? { image } : {}) }
   } catch (error) {
     if (stored) await removeStoredFiles(ctx.config.uploadDir, [stored.storageName]).catch(() => {})
     discardRest(request)

@@ -11,6 +11,8 @@ export interface UserView {
   last_seen_at: string | null
   created_at: string
   deleted: boolean
+  /** The avatar's URL with its version (a new picture, a new URL); null when there is none. */
+  avatar_url: string | null
 }
 
 /**
@@ -35,5 +37,6 @@ export function toUserView(row: UserViewRow, presence: PresenceView): UserView {
     last_seen_at: visible ? row.last_seen_at : null,
     created_at: row.created_at,
     deleted: row.deleted_at !== null,
+    avatar_url: row.avatar_name === null ? null : `/users/${id}/avatar?v=${Number(row.avatar_version)}`,
   }
 }

@@ -172,6 +172,11 @@ export const ServerFrames = {
     { conversation_id: Type.Integer(), user_id: Type.Integer() },
     'Someone left or was removed (you, if user_id is yours)',
   ),
+  user: serverFrame(
+    'user',
+    { user: User },
+    'Someone you share a conversation with, a contact, or you yourself changed their avatar',
+  ),
   conversation_deleted: serverFrame(
     'conversation_deleted',
     { conversation_id: Type.Integer(), project_id: Type.Optional(Type.Integer()) },

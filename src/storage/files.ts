@@ -105,7 +105,7 @@ async function sniff(path: string, isText: boolean): Promise<string> {
   return isText ? 'text/plain' : 'application/octet-stream'
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   // Makes the rename durable; some platforms cannot open a directory, which is no failure.
   const handle = await open(dir, 'r').catch(() => undefined)
   if (!handle) return
@@ -143,6 +143,33 @@ export async function storeStream(
     renamed = true
     await syncDirectory(uploadDir)
     return { storageName, size: inspector.size, sha256: inspector.digest(), contentType }
+  } catch (error) {
+    await unlink(renamed ? finalPath : tempPath).catch(() => {})
+    throw error
+  }
+}
+
+/**
+ * Writes `bytes` (made here, not received: a thumbnail, an avatar) as a new stored file, as durably
+ * as storeStream: temp name, fsync, rename, directory fsync. Returns its storage name.
+ */
+export async function storeBytes(uploadDir: string, bytes: Uint8Array): Promise<string> {
+  const storageName = randomBytes(16).toString('hex')
+  const finalPath = storagePath(uploadDir, storageName)
+  const tempPath = finalPath + PART_SUFFIX
+  let renamed = false
+  try {
+    const handle = await open(tempPath, 'wx', 0o640)
+    try {
+      await handle.writeFile(bytes)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(tempPath, finalPath)
+    renamed = true
+    await syncDirectory(uploadDir)
+    return storageName
   } catch (error) {
     await unlink(renamed ? finalPath : tempPath).catch(() => {})
     throw error

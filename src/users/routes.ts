@@ -9,6 +9,7 @@ import { badRequest, forbidden, notFound } from '../errors.js'
 import { presenceFor, presenceOfPeers } from '../presence/scope.js'
 import { toUserView, type UserViewRow } from '../presence/user-view.js'
 import { cleanName } from '../text.js'
+import { avatarRoutes } from './avatar-routes.js'
 import { addContact, listContacts, removeContact } from './contacts.js'
 import { AddContactBody, ContactParams, ListUsersQuery, UpdateMeBody, UserPage } from './schemas.js'
 
@@ -26,6 +27,8 @@ async function routes(app: FastifyInstance): Promise<void> {
     return rows.map((row) => toUserView(row, presence))
   }
   const tags = ['users']
+  // A child context: the session guard above applies, multipart is parsed there only.
+  await app.register(avatarRoutes)
 
   routes.get(
     '/users',

@@ -4,6 +4,7 @@ import helmet from '@fastify/helmet'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { vendorRoutes } from './vendor.js'
 
 // The bundled web page: public/ at `/` (index.html at GET /) and the protocol client at /client/.
 // No build step: the files are served as they are. Helmet and a strict Content-Security-Policy
@@ -57,6 +58,7 @@ async function routes(app: FastifyInstance): Promise<void> {
     etag: true,
     lastModified: true,
   }
+  await vendorRoutes(app)
   await app.register(fastifyStatic, {
     root: PUBLIC_DIR,
     prefix: '/',

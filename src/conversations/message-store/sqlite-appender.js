@@ -15,7 +15,7 @@ export const NO_CONVERSATION = 'PARLEY_NO_CONVERSATION'
 export const QUOTA_EXCEEDED = 'PARLEY_QUOTA_EXCEEDED'
 
 /**
- * @typedef {{ name: string, size: number, contentType: string, sha256: string, storageName: string, projectId: number | null, quotaBytes: number }} AttachmentInput
+ * @typedef {{ name: string, size: number, contentType: string, sha256: string, storageName: string, width: number | null, height: number | null, thumbnailName: string | null, projectId: number | null, quotaBytes: number }} AttachmentInput
  * @typedef {{ conversationId: number, senderId: number, content: string, clientId: string | null, attachment?: AttachmentInput, mentions?: number[] }} AppendInput
  * @typedef {{ ok: true, row: Record<string, unknown>, created: boolean, file?: Record<string, unknown> }} AppendSuccess
  * @typedef {AppendSuccess | { ok: false, code: string | undefined, message: string }} AppendOutcome
@@ -60,8 +60,8 @@ export function createAppender(sqlite) {
   )
   const insertFile = sqlite.prepare(
     `INSERT INTO files (name, size, content_type, sha256, storage_name, uploaded_by, project_id,
-       conversation_id, message_id, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+       conversation_id, message_id, created_at, width, height, thumbnail_name)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
   )
 
   /** @type {(input: AppendInput) => AppendSuccess} */
@@ -110,6 +110,9 @@ export function createAppender(sqlite) {
         input.conversationId,
         row.id,
         now,
+        attachment.width,
+        attachment.height,
+        attachment.thumbnailName,
       )
     )
     return { ok: true, row, created: true, file }

@@ -10,6 +10,10 @@ export interface AttachmentInput {
   sha256: string
   storageName: string
   projectId: number | null
+  /** Images: the displayed size and the thumbnail's storage name (null for other files). */
+  width: number | null
+  height: number | null
+  thumbnailName: string | null
   /** The uploader's UPLOAD_QUOTA_BYTES, checked in the transaction that inserts the row. */
   quotaBytes: number
 }

@@ -44,14 +44,21 @@ export function findFileOfMember(db: Db, fileId: number, userId: number): Promis
     .executeTakeFirst()
 }
 
-/** The storage name of the deleted row; undefined if it was gone already. */
-export async function deleteFile(db: Db, fileId: number): Promise<string | undefined> {
+/** The names on disk of deleted rows: each file's bytes and its thumbnail, if it has one. */
+function namesOnDisk(rows: Array<{ storage_name: string; thumbnail_name: string | null }>): string[] {
+  return rows.flatMap((row) =>
+    row.thumbnail_name ? [row.storage_name, row.thumbnail_name] : [row.storage_name],
+  )
+}
+
+/** The storage names (bytes and thumbnail) of the deleted row; undefined if it was gone already. */
+export async function deleteFile(db: Db, fileId: number): Promise<string[] | undefined> {
   const row = await db
     .deleteFrom('files')
     .where('id', '=', fileId)
-    .returning('storage_name')
+    .returning(['storage_name', 'thumbnail_name'])
     .executeTakeFirst()
-  return row?.storage_name
+  return row ? namesOnDisk([row]) : undefined
 }
 
 /**
@@ -68,9 +75,9 @@ export async function deleteFilesOfMessage(trx: Transaction<Database>, messageId
   const rows = await trx
     .deleteFrom('files')
     .where('message_id', '=', messageId)
-    .returning('storage_name')
+    .returning(['storage_name', 'thumbnail_name'])
     .execute()
-  return rows.map((row) => row.storage_name)
+  return namesOnDisk(rows)
 }
 
 /** A project's files and its conversation's, for deleting the project. Returns the storage names. */
@@ -82,9 +89,9 @@ export async function deleteFilesOfProject(
   const rows = await trx
     .deleteFrom('files')
     .where((eb) => eb.or([eb('project_id', '=', projectId), eb('conversation_id', '=', conversationId)]))
-    .returning('storage_name')
+    .returning(['storage_name', 'thumbnail_name'])
     .execute()
-  return rows.map((row) => row.storage_name)
+  return namesOnDisk(rows)
 }
 
 /** Bytes of the files `userId` uploaded that are still stored. */
@@ -97,13 +104,13 @@ export async function storedBytes(db: Db, userId: number): Promise<number> {
   return Number(row.bytes)
 }
 
-/** Which of these storage names a row still holds. */
+/** Which of these storage names a row still holds: a file's bytes, its thumbnail, or an avatar. */
 export async function knownStorageNames(db: Db, names: string[]): Promise<Set<string>> {
   if (names.length === 0) return new Set()
-  const rows = await db
-    .selectFrom('files')
-    .select('storage_name')
-    .where('storage_name', 'in', names)
-    .execute()
-  return new Set(rows.map((row) => row.storage_name))
+  const [files, thumbnails, avatars] = await Promise.all([
+    db.selectFrom('files').select('storage_name as name').where('storage_name', 'in', names).execute(),
+    db.selectFrom('files').select('thumbnail_name as name').where('thumbnail_name', 'in', names).execute(),
+    db.selectFrom('users').select('avatar_name as name').where('avatar_name', 'in', names).execute(),
+  ])
+  return new Set([...files, ...thumbnails, ...avatars].flatMap((row) => (row.name ? [row.name] : [])))
 }

@@ -5,7 +5,15 @@ import type { Database, UserRow } from '../types.js'
 /** The columns a user is shown from (see src/presence/user-view.ts). */
 export type UserViewRow = Pick<
   UserRow,
-  'id' | 'username' | 'display_name' | 'role' | 'last_seen_at' | 'created_at' | 'deleted_at'
+  | 'id'
+  | 'username'
+  | 'display_name'
+  | 'role'
+  | 'last_seen_at'
+  | 'created_at'
+  | 'deleted_at'
+  | 'avatar_name'
+  | 'avatar_version'
 >
 
 export const USER_VIEW_COLUMNS = [
@@ -16,6 +24,8 @@ export const USER_VIEW_COLUMNS = [
   'last_seen_at',
   'created_at',
   'deleted_at',
+  'avatar_name',
+  'avatar_version',
 ] as const
 
 export const usernameKey = (username: string): string => username.toLowerCase()
@@ -113,6 +123,45 @@ export function setDisplayName(db: Kysely<Database>, userId: number, displayName
     .executeTakeFirstOrThrow()
 }
 
+/**
+ * Sets (or, with null, removes) the account's avatar and bumps its version, in one transaction.
+ * Returns the updated row and the storage name of the avatar it replaced, to remove from disk.
+ */
+export async function replaceAvatar(
+  db: Kysely<Database>,
+  userId: number,
+  avatarName: string | null,
+): Promise<{ user: UserRow; previous: string | null }> {
+  return db.transaction().execute(async (trx) => {
+    await lockUser(trx, userId)
+    const before = await trx
+      .selectFrom('users')
+      .select('avatar_name')
+      .where('id', '=', userId)
+      .executeTakeFirstOrThrow()
+    const user = await trx
+      .updateTable('users')
+      .set((eb) => ({ avatar_name: avatarName, avatar_version: eb('avatar_version', '+', 1) }))
+      .where('id', '=', userId)
+      .returningAll()
+      .executeTakeFirstOrThrow()
+    return { user, previous: before.avatar_name }
+  })
+}
+
+/** The storage name and version of a live account's avatar, if it has one. */
+export function findAvatar(
+  db: Kysely<Database>,
+  userId: number,
+): Promise<{ avatar_name: string | null; avatar_version: number } | undefined> {
+  return db
+    .selectFrom('users')
+    .select(['avatar_name', 'avatar_version'])
+    .where('id', '=', userId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst()
+}
+
 export async function setLastSeen(
   db: Kysely<Database>,
   userIds: number[],
@@ -134,6 +183,8 @@ export async function anonymizeUser(db: Kysely<Database>, userId: number, delete
       display_name: 'Deleted user',
       password_hash: '',
       deleted_at: deletedAt,
+      // The picture goes with the account (its bytes are swept from UPLOAD_DIR at the next start).
+      avatar_name: null,
     })
     .where('id', '=', userId)
     .execute()

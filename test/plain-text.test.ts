@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { MARKDOWN_RULES, plainText } from '../src/conversations/plain-text.js'
+
+// plainText: what a reader sees of a Markdown message, for places that show text only.
+
+t.test('Markdown to plain text', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['plain words', 'plain words'],
+    ['**bold** and *italic* and ~~gone~~', 'bold and italic and gone'],
+    ['run `npm start` now', 'run npm start now'],
+    ['```\nconst a = 1\n```', 'const a = 1'],
+    ['> quoted\n\nreply', 'quoted\nreply'],
+    ['- one\n- two', 'one\ntwo'],
+    ['1. first\n2. second', 'first\nsecond'],
+    ['[the docs](https://example.com/docs)', 'the docs'],
+    ['see https://example.org', 'see https://example.org'],
+    ['line one\nline two', 'line one\nline two'],
+    ['<b>not bold</b>', '<b>not bold</b>'],
+    ['[x](javascript:alert(1))', '[x](javascript:alert(1))'],
+    ['![x](https://example.com/x.png)', '!x'], // no images: a "!" and a link
+    ['# not a heading', '# not a heading'],
+    ['a \\*literal\\* star', 'a *literal* star'],
+    ['AT&amp;T', 'AT&T'],
+    ['', ''],
+  ]
+  for (const [source, expected] of cases) t.equal(plainText(source), expected, JSON.stringify(source))
+})
+
+t.test('the page renders the same subset', async (t) => {
+  const page = readFileSync(join(import.meta.dirname, '..', 'public', 'markdown.js'), 'utf8')
+  const list = /md\.enable\(\[([^\]]*)\]\)/.exec(page)?.[1] ?? ''
+  const rules = [...list.matchAll(/'([a-z_]+)'/g)].map((match) => match[1])
+  t.same(
+    rules,
+    [...MARKDOWN_RULES],
+    'public/markdown.js enables the rules src/conversations/plain-text.ts does',
+  )
+  t.match(page, /MarkdownIt\('zero', \{ html: false, linkify: true, breaks: true \}\)/)
+})
