@@ -2,6 +2,7 @@
 // The open conversation: opening and closing it, its header, its messages (rows: message-row.js),
 // older history as it is scrolled up, messages not yet acked, and messages as they arrive.
 import { api } from '/client/parley-client.js'
+import { renderHeaderAvatar } from './chat-avatar.js'
 import { resetComposer } from './composer.js'
 import { refreshDetails } from './details.js'
 import { $, el, errorText, toast } from './dom.js'
@@ -43,7 +44,7 @@ export async function openConversation(conversationId) {
   messageList.replaceChildren()
   state.rows.clear()
   $('history-status').textContent = 'Loading…'
-  if (state.detailsOpen) refreshDetails()
+  if (state.detailsOpen && conversation.kind !== 'direct') refreshDetails()
   else $('details').hidden = true
   resetComposer()
   try {
@@ -77,12 +78,16 @@ export function renderHeader() {
   const conversation = state.currentId ? state.conversations.get(state.currentId) : undefined
   if (!conversation) return
   $('chat-title').textContent = titleOf(conversation)
+  renderHeaderAvatar(conversation)
   const subtitle = $('chat-subtitle')
   subtitle.classList.remove('online')
+  // While the page reconnects, who is online is not known.
+  const known = client?.state === 'open'
   if (conversation.kind === 'direct') {
     const other = otherMembers(conversation)[0]
     const person = other ? state.people.get(other.id) : null
-    if (person?.online) {
+    if (!known) subtitle.textContent = ''
+    else if (person?.online) {
       subtitle.textContent = 'online'
       subtitle.classList.add('online')
     } else {
@@ -92,9 +97,11 @@ export function renderHeader() {
     const members = conversation.members ?? []
     const online = members.filter((m) => state.people.get(m.id)?.online).length
     const kind = conversation.kind === 'project' ? 'Project · ' : ''
-    subtitle.textContent = `${kind}${members.length} members, ${online} online`
+    subtitle.textContent = `${kind}${members.length} members${known ? `, ${online} online` : ''}`
   }
   $('details-btn').textContent = conversation.kind === 'project' ? 'Files & members' : 'Members'
+  // A direct conversation is the other person: their avatar and presence, no member list.
+  $('details-btn').hidden = conversation.kind === 'direct'
 }
 
 /** Renders every message the client holds for the open conversation, plus unsent ones. */

@@ -61,7 +61,9 @@ function renderBubble(message) {
     return bubble
   }
   // A file message's text is often just the file's name: shown once, as the attachment.
-  const onlyName = message.attachments?.length === 1 && message.content === message.attachments[0].name
+  // A project's file comes as "Uploaded <name>": the chip below says it already.
+  const name = message.attachments?.length === 1 ? message.attachments[0].name : null
+  const onlyName = name !== null && (message.content === name || message.content === `Uploaded ${name}`)
   if (message.content && !onlyName) bubble.append(el('span', { class: 'content' }, message.content))
   else if (onlyName && message.attachments[0].content_type?.startsWith('image/')) {
     bubble.classList.add('media')

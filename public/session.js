@@ -4,7 +4,13 @@
 import { ApiError, api, ParleyClient } from '/client/parley-client.js'
 import { showAuth } from './auth.js'
 import { showConnection } from './connection-status.js'
-import { onMessage, openConversation, renderMessages, renderPending } from './conversation-view.js'
+import {
+  onMessage,
+  openConversation,
+  renderHeader,
+  renderMessages,
+  renderPending,
+} from './conversation-view.js'
 import { refreshDetails } from './details.js'
 import { $, errorText, toast } from './dom.js'
 import { initials, nameOf } from './people.js'
@@ -29,7 +35,10 @@ async function sessionValid() {
 
 /** @param {ParleyClient} parley */
 function wire(parley) {
-  parley.on('state', ({ state: connection }) => showConnection(connection))
+  parley.on('state', ({ state: connection }) => {
+    showConnection(connection)
+    renderHeader() // presence is unknown while reconnecting
+  })
   parley.on('ready', onReady)
   parley.on('message', ({ message }) => onMessage(message, false))
   parley.on('message_updated', ({ message }) => onMessage(message, true))

@@ -90,9 +90,10 @@ function conversationItem(conversation) {
 }
 
 export function renderConversationList() {
-  const conversations = [...state.conversations.values()].sort((a, b) =>
-    activityOf(b).localeCompare(activityOf(a)),
-  )
+  // A project's conversation is listed once, under Projects.
+  const conversations = [...state.conversations.values()]
+    .filter((conversation) => conversation.kind !== 'project')
+    .sort((a, b) => activityOf(b).localeCompare(activityOf(a)))
   const items = conversations.map(conversationItem)
   $('conversation-list').replaceChildren(...items)
   $('conversation-empty').hidden = items.length > 0
