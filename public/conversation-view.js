@@ -13,7 +13,8 @@ import { refreshFiles } from './project-files.js'
 import { renderProjectList } from './projects.js'
 import { markReadLatest, renderReceipts } from './receipts.js'
 import { fetchConversation, renderConversationList } from './sidebar.js'
-import { client, rememberUser, state } from './state.js'
+import { client, readsOf, rememberUser, state } from './state.js'
+import { placeUnreadLine, renderTimelineMarks } from './timeline-marks.js'
 import { clearTyping, renderTyping } from './typing.js'
 
 /** @typedef {import('./state.js').Message} Message */
@@ -32,6 +33,8 @@ export async function openConversation(conversationId) {
     client.leave(previous)
   }
   state.currentId = conversationId
+  const unreadBefore = conversation.unread_count ?? 0
+  const readBefore = state.me ? (readsOf(conversationId).get(state.me.id) ?? 0) : 0
   conversation.unread_count = 0
   history.replaceState(null, '', `#c=${conversationId}`)
   $('empty-state').hidden = true
@@ -54,6 +57,7 @@ export async function openConversation(conversationId) {
     return
   }
   if (state.currentId !== conversationId) return
+  placeUnreadLine(conversationId, unreadBefore, readBefore, client.messages(conversationId))
   renderMessages()
   markReadLatest()
   // Fill the view if the first page does not reach the top.
@@ -112,6 +116,7 @@ export function renderMessages() {
   for (const message of client.messages(state.currentId)) insertRow(message)
   renderPending()
   renderReceipts()
+  renderTimelineMarks()
   updateHistoryStatus()
   scrollToBottom()
 }
@@ -183,6 +188,7 @@ async function maybeLoadOlder() {
     const added = client.addHistory(conversationId, page.messages ?? [], Boolean(page.has_more))
     for (const message of added) insertRow(message)
     renderReceipts()
+    renderTimelineMarks()
     messagesBox.scrollTop = topBefore + (messagesBox.scrollHeight - heightBefore)
   } catch (error) {
     toast(errorText(error))
@@ -245,6 +251,7 @@ export function onMessage(message, updated) {
   if (!updated) clearTyping(message.conversation_id, message.sender_id)
   renderPending()
   renderReceipts()
+  renderTimelineMarks()
   updateHistoryStatus()
   if (!updated && (wasAtBottom || message.sender_id === state.me?.id)) scrollToBottom()
   if (!updated) markReadLatest()

@@ -16,6 +16,8 @@ import { state } from './state.js'
  * @param {Message} message
  */
 export function insertRow(message) {
+  // History leaves deleted messages out; a deletion seen live takes the row away alike.
+  if (message.deleted) return removeRow(message.id)
   const messageList = $('message-list')
   const row = renderMessage(message)
   const existing = state.rows.get(message.id)
@@ -41,6 +43,16 @@ export function insertRow(message) {
   restyleContinuation(row)
   const next = /** @type {HTMLElement | null} */ (row.nextElementSibling)
   if (next) restyleContinuation(next)
+}
+
+/** @param {number} messageId */
+function removeRow(messageId) {
+  const row = state.rows.get(messageId)
+  if (!row) return
+  const next = /** @type {HTMLElement | null} */ (row.nextElementSibling)
+  row.remove()
+  state.rows.delete(messageId)
+  if (next?.dataset.id) restyleContinuation(next)
 }
 
 /** A message right after one from the same sender within 5 minutes hides its name and time. @param {HTMLElement} row */

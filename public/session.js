@@ -19,6 +19,7 @@ import { loadProjects } from './projects.js'
 import { onRead } from './receipts.js'
 import { loadConversations, renderConversationList } from './sidebar.js'
 import { client, rememberUser, resetState, setClient, state, upsertConversation } from './state.js'
+import { setUnreadBadge } from './tab-badge.js'
 import { onTyping } from './typing.js'
 
 /** @typedef {import('./state.js').User} User */
@@ -101,6 +102,7 @@ export function stopSession() {
   $('chat-pane').hidden = true
   $('empty-state').hidden = false
   $('app-view').classList.remove('chat-open')
+  setUnreadBadge(0)
 }
 
 /** @param {{reconnected: boolean}} event */

@@ -7,6 +7,7 @@ import { $, el, errorText, toast } from './dom.js'
 import { shortTime } from './format.js'
 import { activityOf, initials, otherMembers, presenceDot, previewOf, titleOf } from './people.js'
 import { state, upsertConversation } from './state.js'
+import { setUnreadBadge } from './tab-badge.js'
 
 /** @typedef {import('./state.js').Conversation} Conversation */
 
@@ -98,8 +99,7 @@ export function renderConversationList() {
   $('conversation-list').replaceChildren(...items)
   $('conversation-empty').hidden = items.length > 0
   $('conversation-more').hidden = !state.sidebar.hasMore
-  const unread = totalUnread()
-  document.title = unread ? `(${unread}) Parley` : 'Parley'
+  setUnreadBadge(totalUnread())
 }
 
 function totalUnread() {
