@@ -6,10 +6,11 @@
 // sign in and out; sidebar.js, projects.js and new-conversation.js (with user-picker.js) are the
 // sidebar; conversation-view.js, message-row.js, message-actions.js, receipts.js, typing.js and
 // composer.js the open conversation; presence.js follows who is online and who is a member;
-// details.js, project-files.js and uploads.js the members and files.
+// details.js, project-files.js and uploads.js the members and files; contacts.js my contacts.
 import { ApiError, api } from '/client/parley-client.js'
 import { setupAuth, showAuth } from './auth.js'
 import { setupComposer } from './composer.js'
+import { setupContacts } from './contacts.js'
 import { setupConversationView } from './conversation-view.js'
 import { setupDetails } from './details.js'
 import { setupNewConversation } from './new-conversation.js'
@@ -27,6 +28,7 @@ setupConversationView()
 setupReceipts()
 setupComposer()
 setupDetails()
+setupContacts()
 setupUploads()
 
 async function boot() {

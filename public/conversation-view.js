@@ -4,6 +4,7 @@
 import { api } from '/client/parley-client.js'
 import { renderHeaderAvatar } from './chat-avatar.js'
 import { resetComposer } from './composer.js'
+import { renderContactButton } from './contacts.js'
 import { refreshDetails } from './details.js'
 import { $, el, errorText, toast } from './dom.js'
 import { lastSeen } from './format.js'
@@ -106,6 +107,7 @@ export function renderHeader() {
   $('details-btn').textContent = conversation.kind === 'project' ? 'Files & members' : 'Members'
   // A direct conversation is the other person: their avatar and presence, no member list.
   $('details-btn').hidden = conversation.kind === 'direct'
+  renderContactButton()
 }
 
 /** Renders every message the client holds for the open conversation, plus unsent ones. */

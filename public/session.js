@@ -4,6 +4,7 @@
 import { ApiError, api, ParleyClient } from '/client/parley-client.js'
 import { showAuth } from './auth.js'
 import { showConnection } from './connection-status.js'
+import { forgetContacts, loadContacts } from './contacts.js'
 import {
   onMessage,
   openConversation,
@@ -87,7 +88,9 @@ export async function startSession(user) {
   wire(parley)
   showConnection('connecting')
   parley.connect()
-  await Promise.all([loadConversations(), loadProjects()]).catch((error) => toast(errorText(error)))
+  await Promise.all([loadConversations(), loadProjects(), loadContacts()]).catch((error) =>
+    toast(errorText(error)),
+  )
   const wanted = Number(new URLSearchParams(location.hash.slice(1)).get('c'))
   if (wanted && state.conversations.has(wanted)) openConversation(wanted)
 }
@@ -103,6 +106,7 @@ export function stopSession() {
   $('empty-state').hidden = false
   $('app-view').classList.remove('chat-open')
   setUnreadBadge(0)
+  forgetContacts()
 }
 
 /** @param {{reconnected: boolean}} event */
@@ -110,6 +114,6 @@ async function onReady({ reconnected }) {
   if (!reconnected) return
   // Back after a break: the joined conversation resumes by cursor in the client; the sidebar's
   // counts and latest messages come fresh from the server.
-  await Promise.all([loadConversations(), loadProjects()]).catch(() => {})
+  await Promise.all([loadConversations(), loadProjects(), loadContacts()]).catch(() => {})
   if (state.currentId) refreshDetails()
 }
