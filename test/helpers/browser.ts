@@ -1,10 +1,13 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { type Browser, chromium, type Page } from 'playwright-core'
 
 // The browser tests' shared steps: Debian's Chromium driven by playwright-core (never a downloaded
 // browser), a page per account, logging in through the form, and element boxes for layout checks.
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-export const TIMEOUT = 10_000
+// Generous: the browser tests share the machine with the rest of the suite.
+export const TIMEOUT = 20_000
 export const PHONE = { width: 390, height: 844 }
 export const DESKTOP = { width: 1280, height: 800 }
 export const PASSWORD = 'correct horse battery'
@@ -70,4 +73,12 @@ export async function box(page: Page, selector: string): Promise<Box> {
   const found = await boxes(page, selector)
   if (found.length !== 1) throw new Error(`${selector}: ${found.length} visible elements`)
   return found[0]
+}
+
+/** With PARLEY_SCREENSHOTS=1, saves the page as docs/screenshots/<name>.png (the README shows them). */
+export async function screenshot(page: Page, name: string) {
+  if (process.env.PARLEY_SCREENSHOTS !== '1') return
+  const dir = join(import.meta.dirname, '..', '..', 'docs', 'screenshots')
+  mkdirSync(dir, { recursive: true })
+  await page.screenshot({ path: join(dir, `${name}.png`) })
 }
