@@ -77,7 +77,13 @@ export function setupAuth({ start, stop }) {
       }
     })
   }
-  authForm(/** @type {HTMLFormElement} */ ($('login-form')), '/auth/login', start)
+  const loginForm = /** @type {HTMLFormElement} */ ($('login-form'))
+  authForm(loginForm, '/auth/login', start, () => {
+    const filled = [...loginForm.querySelectorAll('input')].every((input) => input.value.trim())
+    const error = /** @type {HTMLElement} */ (loginForm.querySelector('.form-error'))
+    error.textContent = filled ? '' : 'Type your username and password.'
+    return filled
+  })
   const registerForm = /** @type {HTMLFormElement} */ ($('register-form'))
   authForm(registerForm, '/auth/register', start, setupRegistrationChecks(registerForm))
   $('logout-btn').addEventListener('click', async () => {

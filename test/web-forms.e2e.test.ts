@@ -50,6 +50,8 @@ if (!existsSync(CHROMIUM)) {
         if (request.method() === 'POST') posts.push(new URL(request.url()).pathname)
       })
       await page.goto('/')
+      await page.click('#login-form button[type=submit]')
+      t.equal(await page.textContent('#login-form .form-error'), 'Type your username and password.')
       await page.click('#tab-register')
       await page.type('#register-form input[name=username]', 'a!')
       await page.type('#register-form input[name=password]', 'short')
