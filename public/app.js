@@ -7,11 +7,12 @@
 // sidebar; conversation-view.js, message-row.js, message-actions.js, receipts.js, typing.js and
 // composer.js the open conversation; presence.js follows who is online and who is a member;
 // details.js, project-files.js and uploads.js the members and files; mentions.js and
-// notifications.js mentions, notification levels and desktop notifications.
+// notifications.js mentions, notification levels and desktop notifications; contacts.js my contacts.
 import { ApiError, api } from '/client/parley-client.js'
 import { setupAuth, showAuth } from './auth.js'
 import { initAvatarUpload } from './avatar-upload.js'
 import { setupComposer } from './composer.js'
+import { setupContacts } from './contacts.js'
 import { setupConversationView } from './conversation-view.js'
 import { setupDetails } from './details.js'
 import { setupMentions } from './mentions.js'
@@ -31,6 +32,7 @@ setupConversationView()
 setupReceipts()
 setupComposer()
 setupDetails()
+setupContacts()
 setupUploads()
 setupMentions()
 setupNotifications()

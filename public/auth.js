@@ -1,8 +1,9 @@
 // @ts-check
 // The login and registration forms, and logging out.
-import { ApiError, api } from '/client/parley-client.js'
+import { api } from '/client/parley-client.js'
 import { setBanner } from './connection-status.js'
-import { $, errorText } from './dom.js'
+import { $ } from './dom.js'
+import { authErrorText, setupRegistrationChecks } from './registration-form.js'
 
 /** @typedef {import('./state.js').User} User */
 
@@ -29,14 +30,17 @@ function selectTab(which) {
  * @param {HTMLFormElement} form
  * @param {string} path
  * @param {(user: User) => Promise<void>} onSignedIn
+ * @param {() => boolean} [check] the form's own checks; false keeps it from being sent
  */
-function authForm(form, path, onSignedIn) {
+function authForm(form, path, onSignedIn, check = () => true) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault()
+    if (!check()) return
     /** @type {Record<string, string>} */
     const body = {}
     for (const [key, value] of new FormData(form)) {
       const text = String(value)
+      if (key === 'confirm_password') continue // checked here, not sent
       if (key === 'display_name' && !text.trim()) continue
       body[key] = key === 'password' ? text : text.trim()
     }
@@ -49,10 +53,7 @@ function authForm(form, path, onSignedIn) {
       form.reset()
       await onSignedIn(result.user)
     } catch (caught) {
-      error.textContent =
-        caught instanceof ApiError && caught.code === 'INVALID_CREDENTIALS'
-          ? 'Wrong username or password.'
-          : errorText(caught)
+      error.textContent = authErrorText(caught)
     } finally {
       button.disabled = false
     }
@@ -76,8 +77,15 @@ export function setupAuth({ start, stop }) {
       }
     })
   }
-  authForm(/** @type {HTMLFormElement} */ ($('login-form')), '/auth/login', start)
-  authForm(/** @type {HTMLFormElement} */ ($('register-form')), '/auth/register', start)
+  const loginForm = /** @type {HTMLFormElement} */ ($('login-form'))
+  authForm(loginForm, '/auth/login', start, () => {
+    const filled = [...loginForm.querySelectorAll('input')].every((input) => input.value.trim())
+    const error = /** @type {HTMLElement} */ (loginForm.querySelector('.form-error'))
+    error.textContent = filled ? '' : 'Type your username and password.'
+    return filled
+  })
+  const registerForm = /** @type {HTMLFormElement} */ ($('register-form'))
+  authForm(registerForm, '/auth/register', start, setupRegistrationChecks(registerForm))
   $('logout-btn').addEventListener('click', async () => {
     try {
       await api('/auth/logout', { method: 'POST' })

@@ -2,7 +2,9 @@
 // The open conversation: opening and closing it, its header, its messages (rows: message-row.js),
 // older history as it is scrolled up, messages not yet acked, and messages as they arrive.
 import { api } from '/client/parley-client.js'
+import { renderHeaderAvatar } from './chat-avatar.js'
 import { resetComposer } from './composer.js'
+import { renderContactButton } from './contacts.js'
 import { refreshDetails } from './details.js'
 import { $, el, errorText, toast } from './dom.js'
 import { lastSeen } from './format.js'
@@ -13,7 +15,8 @@ import { refreshFiles } from './project-files.js'
 import { renderProjectList } from './projects.js'
 import { markReadLatest, renderReceipts } from './receipts.js'
 import { fetchConversation, renderConversationList } from './sidebar.js'
-import { client, rememberUser, state } from './state.js'
+import { client, readsOf, rememberUser, state } from './state.js'
+import { placeUnreadLine, renderTimelineMarks } from './timeline-marks.js'
 import { clearTyping, renderTyping } from './typing.js'
 
 /** @typedef {import('./state.js').Message} Message */
@@ -32,6 +35,8 @@ export async function openConversation(conversationId) {
     client.leave(previous)
   }
   state.currentId = conversationId
+  const unreadBefore = conversation.unread_count ?? 0
+  const readBefore = state.me ? (readsOf(conversationId).get(state.me.id) ?? 0) : 0
   conversation.unread_count = 0
   conversation.unread_mentions = 0
   history.replaceState(null, '', `#c=${conversationId}`)
@@ -45,7 +50,7 @@ export async function openConversation(conversationId) {
   messageList.replaceChildren()
   state.rows.clear()
   $('history-status').textContent = 'Loading…'
-  if (state.detailsOpen) refreshDetails()
+  if (state.detailsOpen && conversation.kind !== 'direct') refreshDetails()
   else $('details').hidden = true
   resetComposer()
   try {
@@ -55,6 +60,7 @@ export async function openConversation(conversationId) {
     return
   }
   if (state.currentId !== conversationId) return
+  placeUnreadLine(conversationId, unreadBefore, readBefore, client.messages(conversationId))
   renderMessages()
   markReadLatest()
   // Fill the view if the first page does not reach the top.
@@ -79,12 +85,16 @@ export function renderHeader() {
   const conversation = state.currentId ? state.conversations.get(state.currentId) : undefined
   if (!conversation) return
   $('chat-title').textContent = titleOf(conversation)
+  renderHeaderAvatar(conversation)
   const subtitle = $('chat-subtitle')
   subtitle.classList.remove('online')
+  // While the page reconnects, who is online is not known.
+  const known = client?.state === 'open'
   if (conversation.kind === 'direct') {
     const other = otherMembers(conversation)[0]
     const person = other ? state.people.get(other.id) : null
-    if (person?.online) {
+    if (!known) subtitle.textContent = ''
+    else if (person?.online) {
       subtitle.textContent = 'online'
       subtitle.classList.add('online')
     } else {
@@ -94,9 +104,12 @@ export function renderHeader() {
     const members = conversation.members ?? []
     const online = members.filter((m) => state.people.get(m.id)?.online).length
     const kind = conversation.kind === 'project' ? 'Project · ' : ''
-    subtitle.textContent = `${kind}${members.length} members, ${online} online`
+    subtitle.textContent = `${kind}${members.length} members${known ? `, ${online} online` : ''}`
   }
   $('details-btn').textContent = conversation.kind === 'project' ? 'Files & members' : 'Members'
+  // A direct conversation is the other person: their avatar and presence, no member list.
+  $('details-btn').hidden = conversation.kind === 'direct'
+  renderContactButton()
 }
 
 /** Renders every message the client holds for the open conversation, plus unsent ones. */
@@ -107,6 +120,7 @@ export function renderMessages() {
   for (const message of client.messages(state.currentId)) insertRow(message)
   renderPending()
   renderReceipts()
+  renderTimelineMarks()
   updateHistoryStatus()
   scrollToBottom()
 }
@@ -178,6 +192,7 @@ async function maybeLoadOlder() {
     const added = client.addHistory(conversationId, page.messages ?? [], Boolean(page.has_more))
     for (const message of added) insertRow(message)
     renderReceipts()
+    renderTimelineMarks()
     messagesBox.scrollTop = topBefore + (messagesBox.scrollHeight - heightBefore)
   } catch (error) {
     toast(errorText(error))
@@ -241,6 +256,7 @@ export function onMessage(message, updated) {
   if (!updated) clearTyping(message.conversation_id, message.sender_id)
   renderPending()
   renderReceipts()
+  renderTimelineMarks()
   updateHistoryStatus()
   if (!updated && (wasAtBottom || message.sender_id === state.me?.id)) scrollToBottom()
   if (!updated) markReadLatest()

@@ -14,6 +14,7 @@ export function startEdit(messageId) {
   if (!message || !row) return
   const bubble = /** @type {HTMLElement} */ (row.querySelector('.bubble'))
   bubble.removeAttribute('tabindex')
+  row.classList.add('editing') // the editor takes the bubble's width; the actions hide
   const box = el('textarea', {
     class: 'edit-box',
     rows: '2',

@@ -18,6 +18,8 @@ import { state } from './state.js'
  * @param {Message} message
  */
 export function insertRow(message) {
+  // History leaves deleted messages out; a deletion seen live takes the row away alike.
+  if (message.deleted) return removeRow(message.id)
   const messageList = $('message-list')
   const row = renderMessage(message)
   const existing = state.rows.get(message.id)
@@ -45,6 +47,16 @@ export function insertRow(message) {
   if (next) restyleContinuation(next)
 }
 
+/** @param {number} messageId */
+function removeRow(messageId) {
+  const row = state.rows.get(messageId)
+  if (!row) return
+  const next = /** @type {HTMLElement | null} */ (row.nextElementSibling)
+  row.remove()
+  state.rows.delete(messageId)
+  if (next?.dataset.id) restyleContinuation(next)
+}
+
 /** A message right after one from the same sender within 5 minutes hides its name and time. @param {HTMLElement} row */
 function restyleContinuation(row) {
   const previous = /** @type {HTMLElement | null} */ (row.previousElementSibling)
@@ -63,7 +75,9 @@ function renderBubble(message) {
     return bubble
   }
   // A file message's text is often just the file's name: shown once, as the attachment.
-  const onlyName = message.attachments?.length === 1 && message.content === message.attachments[0].name
+  // A project's file comes as "Uploaded <name>": the chip below says it already.
+  const name = message.attachments?.length === 1 ? message.attachments[0].name : null
+  const onlyName = name !== null && (message.content === name || message.content === `Uploaded ${name}`)
   if (message.content && !onlyName) {
     const content = el('div', { class: 'content markdown' }, renderMarkdown(message.content))
     highlightMentions(content, message)

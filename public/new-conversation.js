@@ -28,7 +28,7 @@ async function createConversation(body) {
 }
 
 /** @param {number} userId */
-async function startDirect(userId) {
+export async function startDirect(userId) {
   try {
     const conversation = await createConversation({ member_ids: [userId] })
     await openConversation(conversation.id)

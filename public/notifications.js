@@ -101,47 +101,6 @@ export function mentionBadge(conversation) {
   )
 }
 
-// The favicon with the unread count drawn on it.
-let plainIcon = ''
-let shownCount = 0
-/** @type {HTMLImageElement | null} */
-let iconImage = null
-
-/** @param {number} count */
-export function showUnreadOnFavicon(count) {
-  const link = /** @type {HTMLLinkElement | null} */ (document.querySelector('link[rel~="icon"]'))
-  if (!link || count === shownCount) return
-  plainIcon ||= link.href
-  shownCount = count
-  if (count === 0) {
-    link.href = plainIcon
-    delete link.dataset.unread
-    return
-  }
-  const draw = () => {
-    if (shownCount !== count || !iconImage) return
-    const canvas = el('canvas', { width: 64, height: 64 })
-    const g = canvas.getContext('2d')
-    if (!g) return
-    g.drawImage(iconImage, 0, 0, 64, 64)
-    g.fillStyle = '#d93025'
-    g.beginPath()
-    g.arc(44, 20, 20, 0, 2 * Math.PI)
-    g.fill()
-    g.fillStyle = '#fff'
-    g.font = 'bold 26px sans-serif'
-    g.textAlign = 'center'
-    g.textBaseline = 'middle'
-    g.fillText(count > 9 ? '9+' : String(count), 44, 21)
-    link.href = canvas.toDataURL('image/png')
-    link.dataset.unread = String(count)
-  }
-  if (iconImage?.complete) return draw()
-  iconImage = new Image()
-  iconImage.onload = draw
-  iconImage.src = plainIcon
-}
-
 export function setupNotifications() {
   const section = el(
     'section',

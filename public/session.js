@@ -5,7 +5,14 @@ import { ApiError, api, ParleyClient } from '/client/parley-client.js'
 import { showAuth } from './auth.js'
 import { onUserChanged, showMyAvatar } from './avatar-upload.js'
 import { showConnection } from './connection-status.js'
-import { onMessage, openConversation, renderMessages, renderPending } from './conversation-view.js'
+import { forgetContacts, loadContacts } from './contacts.js'
+import {
+  onMessage,
+  openConversation,
+  renderHeader,
+  renderMessages,
+  renderPending,
+} from './conversation-view.js'
 import { refreshDetails } from './details.js'
 import { $, errorText, toast } from './dom.js'
 import { onNotification } from './notifications.js'
@@ -15,6 +22,7 @@ import { loadProjects } from './projects.js'
 import { onRead } from './receipts.js'
 import { loadConversations, renderConversationList } from './sidebar.js'
 import { client, rememberUser, resetState, setClient, state, upsertConversation } from './state.js'
+import { setUnreadBadge } from './tab-badge.js'
 import { onTyping } from './typing.js'
 
 /** @typedef {import('./state.js').User} User */
@@ -31,7 +39,10 @@ async function sessionValid() {
 
 /** @param {ParleyClient} parley */
 function wire(parley) {
-  parley.on('state', ({ state: connection }) => showConnection(connection))
+  parley.on('state', ({ state: connection }) => {
+    showConnection(connection)
+    renderHeader() // presence is unknown while reconnecting
+  })
   parley.on('ready', onReady)
   parley.on('message', ({ message }) => onMessage(message, false))
   parley.on('message_updated', ({ message }) => onMessage(message, true))
@@ -89,7 +100,9 @@ export async function startSession(user) {
   wire(parley)
   showConnection('connecting')
   parley.connect()
-  await Promise.all([loadConversations(), loadProjects()]).catch((error) => toast(errorText(error)))
+  await Promise.all([loadConversations(), loadProjects(), loadContacts()]).catch((error) =>
+    toast(errorText(error)),
+  )
   const wanted = Number(new URLSearchParams(location.hash.slice(1)).get('c'))
   if (wanted && state.conversations.has(wanted)) openConversation(wanted)
 }
@@ -104,6 +117,8 @@ export function stopSession() {
   $('chat-pane').hidden = true
   $('empty-state').hidden = false
   $('app-view').classList.remove('chat-open')
+  setUnreadBadge(0)
+  forgetContacts()
 }
 
 /** @param {{reconnected: boolean}} event */
@@ -111,6 +126,6 @@ async function onReady({ reconnected }) {
   if (!reconnected) return
   // Back after a break: the joined conversation resumes by cursor in the client; the sidebar's
   // counts and latest messages come fresh from the server.
-  await Promise.all([loadConversations(), loadProjects()]).catch(() => {})
+  await Promise.all([loadConversations(), loadProjects(), loadContacts()]).catch(() => {})
   if (state.currentId) refreshDetails()
 }

@@ -5,7 +5,7 @@ import { api } from '/client/parley-client.js'
 import { openConversation } from './conversation-view.js'
 import { $, el, errorText, toast } from './dom.js'
 import { shortTime } from './format.js'
-import { mentionBadge, showUnreadOnFavicon } from './notifications.js'
+import { mentionBadge } from './notifications.js'
 import {
   activityOf,
   initials,
@@ -16,6 +16,7 @@ import {
   titleOf,
 } from './people.js'
 import { state, upsertConversation } from './state.js'
+import { setUnreadBadge } from './tab-badge.js'
 
 /** @typedef {import('./state.js').Conversation} Conversation */
 
@@ -103,16 +104,15 @@ function conversationItem(conversation) {
 }
 
 export function renderConversationList() {
-  const conversations = [...state.conversations.values()].sort((a, b) =>
-    activityOf(b).localeCompare(activityOf(a)),
-  )
+  // A project's conversation is listed once, under Projects.
+  const conversations = [...state.conversations.values()]
+    .filter((conversation) => conversation.kind !== 'project')
+    .sort((a, b) => activityOf(b).localeCompare(activityOf(a)))
   const items = conversations.map(conversationItem)
   $('conversation-list').replaceChildren(...items)
   $('conversation-empty').hidden = items.length > 0
   $('conversation-more').hidden = !state.sidebar.hasMore
-  const unread = totalUnread()
-  document.title = unread ? `(${unread}) Parley` : 'Parley'
-  showUnreadOnFavicon(unread)
+  setUnreadBadge(totalUnread())
 }
 
 function totalUnread() {

@@ -4,13 +4,16 @@
 // goes to the project's files (the server announces it there), else it becomes a message.
 import { currentProject } from './details.js'
 import { $, el, inputById } from './dom.js'
+import { formatSize } from './format.js'
 import { refreshFiles } from './project-files.js'
 import { client, state } from './state.js'
+import { maxUploadBytes } from './upload-limit.js'
 
 /**
  * @param {File} file
+ * @returns {Promise<void>}
  */
-export function uploadFile(file) {
+export async function uploadFile(file) {
   if (!state.currentId) return
   const project = currentProject()
   const url = project ? `/projects/${project.id}/files` : `/conversations/${state.currentId}/files`
@@ -18,6 +21,11 @@ export function uploadFile(file) {
   const label = el('span', { class: 'upload-label' }, `Uploading ${file.name}…`)
   const item = el('li', {}, label, bar)
   $('uploads').append(item)
+  const limit = await maxUploadBytes()
+  if (limit !== null && file.size > limit) {
+    const sizes = `(${formatSize(file.size)}); files may be up to ${formatSize(limit)}.`
+    return failUpload(item, label, bar, `${file.name} is too large ${sizes}`)
+  }
   const xhr = new XMLHttpRequest()
   xhr.open('POST', url)
   xhr.setRequestHeader('accept', 'application/json')

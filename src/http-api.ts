@@ -54,13 +54,19 @@ async function httpApi(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags: ['health'],
-        summary: 'Liveness and database reachability',
-        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+        summary: 'Liveness and database reachability, and the upload size limit',
+        response: {
+          200: Type.Object({
+            status: Type.Literal('ok'),
+            // The page refuses a file over the limit before sending any of it.
+            max_upload_bytes: Type.Integer({ minimum: 1, description: 'the largest file an upload accepts' }),
+          }),
+        },
       },
     },
     async () => {
       await pingUsers(app.db)
-      return { status: 'ok' }
+      return { status: 'ok' as const, max_upload_bytes: config.maxUploadBytes }
     },
   )
 }

@@ -12,7 +12,7 @@ t.test('GET /healthz is 200 and checks the database', async (t) => {
   const app = await buildTestApp(t)
   const response = await app.inject({ url: '/healthz' })
   t.equal(response.statusCode, 200)
-  t.same(response.json(), { status: 'ok' })
+  t.same(response.json(), { status: 'ok', max_upload_bytes: app.config.maxUploadBytes })
   // with the database gone, liveness fails without leaking why
   await app.ctx.database.close()
   const broken = await app.inject({ url: '/healthz' })
