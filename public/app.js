@@ -6,7 +6,8 @@
 // sign in and out; sidebar.js, projects.js and new-conversation.js (with user-picker.js) are the
 // sidebar; conversation-view.js, message-row.js, message-actions.js, receipts.js, typing.js and
 // composer.js the open conversation; presence.js follows who is online and who is a member;
-// details.js, project-files.js and uploads.js the members and files.
+// details.js, project-files.js and uploads.js the members and files; search.js (with
+// search-filters.js, search-results.js and message-jump.js) searches messages and files.
 import { ApiError, api } from '/client/parley-client.js'
 import { setupAuth, showAuth } from './auth.js'
 import { setupComposer } from './composer.js'
@@ -15,6 +16,7 @@ import { setupDetails } from './details.js'
 import { setupNewConversation } from './new-conversation.js'
 import { setupProjects } from './projects.js'
 import { setupReceipts } from './receipts.js'
+import { setupSearch } from './search.js'
 import { startSession, stopSession } from './session.js'
 import { setupSidebar } from './sidebar.js'
 import { setupUploads } from './uploads.js'
@@ -28,6 +30,7 @@ setupReceipts()
 setupComposer()
 setupDetails()
 setupUploads()
+setupSearch() // message search: search.js
 
 async function boot() {
   try {
