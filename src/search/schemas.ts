@@ -36,7 +36,7 @@ export const SearchResult = Type.Object({
   message: Type.Ref(Message),
   conversation_id: Type.Integer(),
   snippet: Type.String({ description: 'Plain text around the match' }),
-  highlights: Type.Array(Type.Tuple([Type.Integer({ minimum: 0 }), Type.Integer({ minimum: 0 })]), {
+  highlights: Type.Array(Type.Array(Type.Integer({ minimum: 0 }), { minItems: 2, maxItems: 2 }), {
     description: 'The matches in the snippet: [start, end) in UTF-16 code units',
   }),
 })
