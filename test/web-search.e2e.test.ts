@@ -12,7 +12,7 @@ import { type Account, createConversation, MANY_WRITES, register, startTestServe
 // playwright-core, as in test/web.e2e.test.ts. Run alone: npx tap test/web-search.e2e.test.ts
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const TIMEOUT = 10_000
+const TIMEOUT = 20_000 // generous: the machine may be busy
 const FILLERS = 120
 const XSS = '<img src=x onerror="window.__xss=1"> rocket <b>bold</b>'
 
@@ -29,19 +29,18 @@ async function send(app: FastifyInstance, who: Account, conversationId: number, 
 
 /** The snippets of the message results shown, in order. */
 const snippets = (page: Page) =>
-  page.$$eval('#search-results .search-result .search-snippet', (spans) => spans.map((s) => s.textContent ?? ''))
+  page.$$eval('#search-results .search-result .search-snippet', (spans) =>
+    spans.map((s) => s.textContent ?? ''),
+  )
 
 /** Waits until the message results shown are exactly `wanted` (in any order). */
 async function waitSnippets(page: Page, wanted: string[]) {
-  await page.waitForFunction(
-    (wanted) => {
-      const shown = [...document.querySelectorAll('#search-results .search-result .search-snippet')]
-        .map((span) => span.textContent ?? '')
-        .sort()
-      return JSON.stringify(shown) === JSON.stringify([...wanted].sort())
-    },
-    wanted,
-  )
+  await page.waitForFunction((wanted) => {
+    const shown = [...document.querySelectorAll('#search-results .search-result .search-snippet')]
+      .map((span) => span.textContent ?? '')
+      .sort()
+    return JSON.stringify(shown) === JSON.stringify([...wanted].sort())
+  }, wanted)
 }
 
 async function search(page: Page, q: string) {
@@ -137,13 +136,17 @@ if (!existsSync(CHROMIUM)) {
         hs.map((h) => h.textContent),
       )
       t.same([...titles].sort(), ['Launch crew', 'bob'], 'one group per conversation, titled')
-      const marks = await page.$$eval('#search-results .search-result mark', (ms) => ms.map((m) => m.textContent))
+      const marks = await page.$$eval('#search-results .search-result mark', (ms) =>
+        ms.map((m) => m.textContent),
+      )
       t.equal(marks.length, 5, 'one mark per message')
       t.ok(
         marks.every((text) => text?.toLowerCase() === 'rocket'),
         'each marks the word',
       )
-      const senders = await page.$$eval('#search-results .search-sender', (ss) => ss.map((s) => s.textContent))
+      const senders = await page.$$eval('#search-results .search-sender', (ss) =>
+        ss.map((s) => s.textContent),
+      )
       t.ok(senders.includes('carol') && senders.includes('You'), 'senders named')
       t.equal(await page.$$eval('#search-results img:not([src^="/icons/"])', (imgs) => imgs.length), 0)
       t.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined)
@@ -168,15 +171,49 @@ if (!existsSync(CHROMIUM)) {
       await waitSnippets(page, ['rocket fuel is ready'])
       t.equal(await page.locator('#search-results .search-files').count(), 0, 'file names have no sender')
       await page.click('button[aria-label="Remove filter From: carol"]')
-      await page.waitForFunction(() => document.querySelectorAll('#search-results .search-result').length === 5)
+      await page.waitForFunction(
+        () => document.querySelectorAll('#search-results .search-result').length === 5,
+      )
       t.equal(await page.locator('#search-filters .search-chip').count(), 0)
+    })
+
+    await t.test('"In conversation" and date chips; "Load more" pages on', async (t) => {
+      const results = () => page.locator('#search-results .search-result').count()
+      await search(page, 'filler')
+      await page.click('#search-filters button:has-text("+ In conversation")')
+      await page.fill('#search-editor input', 'bob')
+      await page.click('#search-editor button:text-is("bob")')
+      await page.waitForSelector('#search-filters .search-chip:has-text("In: bob")')
+      await page.waitForFunction(
+        () => document.querySelectorAll('#search-results .search-result').length === 20,
+      )
+      t.ok(await page.isVisible('#search-more'), 'more to load')
+      await page.click('#search-more')
+      await page.waitForFunction(
+        () => document.querySelectorAll('#search-results .search-result').length === 40,
+      )
+      t.equal(await page.locator('#search-results section.search-group').count(), 1, 'one conversation')
+      t.equal(await results(), 40)
+      await page.click('#search-filters button:has-text("+ Date")')
+      await page.fill('#search-editor input[aria-label="After (inclusive)"]', '2099-01-01')
+      await page.click('#search-editor button:has-text("Apply")')
+      await page.waitForSelector('#search-filters .search-chip:has-text("After: 2099-01-01")')
+      await page.waitForFunction(() =>
+        document.querySelector('#search-status')?.textContent?.includes('No messages'),
+      )
+      t.equal(await results(), 0, 'nothing sent after 2099')
+      await page.keyboard.press('Escape')
+      t.equal(await page.locator('#search-filters .search-chip').count(), 0, 'Escape forgets the filters')
     })
 
     await t.test('arrow keys and Enter open a result, highlighted in its conversation', async (t) => {
       await search(page, 'fuel')
       await waitSnippets(page, ['rocket fuel is ready'])
       await page.keyboard.press('ArrowDown')
-      t.equal(await page.getAttribute('#search-results .search-option.active', 'data-message-id'), String(fuel))
+      t.equal(
+        await page.getAttribute('#search-results .search-option.active', 'data-message-id'),
+        String(fuel),
+      )
       await page.keyboard.press('Enter')
       await page.waitForSelector('#search-panel', { state: 'hidden' })
       await page.waitForSelector(`#message-list li.message.jump-target[data-id="${fuel}"]`)
@@ -199,11 +236,13 @@ if (!existsSync(CHROMIUM)) {
       t.ok(inView, 'the message is in view')
       t.ok(await page.isVisible('#message-list .history-gap'), 'newer messages not loaded yet')
       t.equal(await page.textContent('#history-status'), 'Beginning of the conversation')
-      // Scroll down until the newest message is there and the gap is gone.
+      // Scroll down (through the gap, as a reader would) until the newest message is there.
       await page.waitForFunction(
         (total) => {
+          const gap = document.querySelector('#message-list .history-gap')
           const box = document.getElementById('messages') as HTMLElement
-          box.scrollTop = box.scrollHeight
+          if (gap) gap.scrollIntoView({ block: 'end' })
+          else box.scrollTop = box.scrollHeight
           const rows = document.querySelectorAll('#message-list li.message[data-id]').length
           return rows === total && !document.querySelector('#message-list .history-gap')
         },
