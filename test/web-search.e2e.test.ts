@@ -36,7 +36,7 @@ const snippets = (page: Page) =>
 /** Waits until the message results shown are exactly `wanted` (in any order). */
 async function waitSnippets(page: Page, wanted: string[]) {
   await page.waitForFunction((wanted) => {
-    const shown = [...document.querySelectorAll('#search-results .search-result .search-snippet')]
+    const shown = Array.from(document.querySelectorAll('#search-results .search-result .search-snippet'))
       .map((span) => span.textContent ?? '')
       .sort()
     return JSON.stringify(shown) === JSON.stringify([...wanted].sort())
