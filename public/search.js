@@ -222,12 +222,15 @@ export function setupSearch() {
       ;(active ?? /** @type {HTMLElement | null} */ (results.querySelector('.search-option')))?.click()
     } else if (event.key === 'Escape') {
       event.preventDefault()
+      event.stopPropagation() // closes the search only (not the details panel too)
       close(true)
     }
   })
   more.addEventListener('click', loadMore)
   panel.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape') close(true)
+    if (event.key !== 'Escape') return
+    event.stopPropagation()
+    close(true)
   })
   document.addEventListener('keydown', (event) => {
     if ($('app-view').hidden || event.altKey) return
