@@ -40,6 +40,10 @@ let generation = 0
 let cursor = null
 /** @type {HTMLElement | null} the result the arrow keys are on */
 let active = null
+/** Whether the results shown are for an older query than the one typed (a search is due). */
+let stale = false
+/** Enter came while the results were stale: open the first result of the search it started. */
+let openFirstWhenShown = false
 
 const EMPTY_TEXT =
   'Type to search messages and files. All words must match, the last one as a prefix; "quoted phrases" match as written.'
@@ -54,6 +58,8 @@ async function runSearch() {
   cursor = null
   more.hidden = true
   if (!q || !client) {
+    stale = false
+    openFirstWhenShown = false
     results.replaceChildren()
     status.textContent = EMPTY_TEXT
     return
@@ -66,12 +72,15 @@ async function runSearch() {
       filesApply() ? client.searchFiles({ q, conversation_id: conversationId, limit: FILES_SHOWN }) : null,
     ])
     if (current !== generation) return // a newer search was started meanwhile
+    stale = false
     results.replaceChildren()
     if (files?.files.length) results.append(filesSection(files.files))
     show(page, q)
     const found = page.results.length + (files?.files.length ?? 0)
     status.textContent = found ? '' : `No messages match “${q}”.`
     if (found && !page.results.length) status.textContent = 'No messages match, only files.'
+    if (openFirstWhenShown) firstResult()?.click()
+    openFirstWhenShown = false
   } catch (error) {
     if (current === generation) status.textContent = errorText(error)
   }
@@ -112,6 +121,12 @@ function openResult(result) {
   close(false)
   openAt(result.conversation_id, result.message.id)
 }
+
+/** What Enter opens when the arrow keys are on nothing: the first message (or else the first file). */
+const firstResult = () =>
+  /** @type {HTMLElement | null} */ (
+    results.querySelector('.search-result') ?? results.querySelector('.search-option')
+  )
 
 /** @param {HTMLElement | null} option */
 function setActive(option) {
@@ -210,6 +225,7 @@ export function setupSearch() {
   input.addEventListener('focus', openPanel)
   input.addEventListener('input', () => {
     generation++ // answers to what was typed before are stale from now on
+    stale = true
     openPanel()
     searchSoon()
   })
@@ -219,7 +235,13 @@ export function setupSearch() {
       move(event.key === 'ArrowDown' ? 1 : -1)
     } else if (event.key === 'Enter') {
       event.preventDefault()
-      ;(active ?? /** @type {HTMLElement | null} */ (results.querySelector('.search-option')))?.click()
+      if (stale) {
+        // Typed faster than the search: search now, and open what it finds first.
+        openFirstWhenShown = true
+        runSearch()
+      } else {
+        ;(active ?? firstResult())?.click()
+      }
     } else if (event.key === 'Escape') {
       event.preventDefault()
       event.stopPropagation() // closes the search only (not the details panel too)

@@ -207,13 +207,30 @@ if (!existsSync(CHROMIUM)) {
     })
 
     await t.test('arrow keys and Enter open a result, highlighted in its conversation', async (t) => {
-      await search(page, 'fuel')
-      await waitSnippets(page, ['rocket fuel is ready'])
+      await search(page, 'rocket')
+      await waitSnippets(page, [
+        'the ancient rocket blueprint',
+        XSS,
+        'rocket fuel is ready',
+        'deploy the rocket on friday',
+        'rocket-plan.txt',
+      ])
+      const activeId = () => page.getAttribute('#search-results .search-option.active', 'id')
+      await page.keyboard.press('ArrowUp')
+      const last = await page.$eval(
+        '#search-results',
+        (box) => Array.from(box.querySelectorAll('.search-option')).at(-1)?.id,
+      )
+      t.equal(await activeId(), last, 'ArrowUp from nothing: the last result')
       await page.keyboard.press('ArrowDown')
       t.equal(
-        await page.getAttribute('#search-results .search-option.active', 'data-message-id'),
-        String(fuel),
+        await page.getAttribute('#search-results .search-option.active', 'data-file-id'),
+        String(fileId),
       )
+      await page.keyboard.press('ArrowDown')
+      t.equal(await page.getAttribute('#search-results .search-option.active', 'aria-selected'), 'true')
+      // Enter right after typing: the search runs at once and opens what the new query finds.
+      await page.fill('#search-input', 'fuel')
       await page.keyboard.press('Enter')
       await page.waitForSelector('#search-panel', { state: 'hidden' })
       await page.waitForSelector(`#message-list li.message.jump-target[data-id="${fuel}"]`)
