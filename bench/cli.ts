@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { HTTP_HELP, HTTP_OPTIONS } from './http-mode.js'
 import { BENCH_DIR } from './lib.js'
+import { SEARCH_HELP, SEARCH_OPTIONS } from './search.js'
 
 // The command line of `npm run bench`: every flag, its default (some from the environment), and
 // the checked options the modes read. Parsing does nothing else.
@@ -41,10 +42,11 @@ const OPTIONS = {
   'profile-generator': { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
   ...HTTP_OPTIONS,
+  ...SEARCH_OPTIONS,
 } as const
 
 export const HELP = `npm run bench -- [options]
-  --mode ladder|idle|history|http   (default ladder)
+  --mode ladder|idle|history|http|search   (default ladder)
   --target both|parley|raw     (default both)
   --quick                      3 short steps (1000,2000,4000 msg/s, 4 s each)
   --rates 1000,2000,...        ladder of aggregate msg/s (default 1000,2000,4000,7000,10000,14000)
@@ -60,6 +62,7 @@ export const HELP = `npm run bench -- [options]
   --hold S --ping-interval S   idle mode: hold time (30) and per-socket ping interval (25, 0 = none)
   --history-messages N --connections C --history-duration S   history mode
 ${HTTP_HELP}
+${SEARCH_HELP}
   --quiet-wait S --quiet-threshold P   before each step wait up to S s (60) until the rest of the
                                machine uses under P% of a core (25): other jobs skew the figures
   --profile-server / --profile-generator   node --cpu-prof into bench/results/profiles/
@@ -69,7 +72,7 @@ ${HTTP_HELP}
   env: BENCH_RATES, BENCH_DURATION, BENCH_USERS, BENCH_GENERATORS, BENCH_SOCKETS, BENCH_MODE,
        BENCH_DATABASE, BENCH_NODES, BENCH_REDIS`
 
-export type Mode = 'ladder' | 'idle' | 'history' | 'http'
+export type Mode = 'ladder' | 'idle' | 'history' | 'http' | 'search'
 export type Target = 'parley' | 'raw'
 
 export interface BenchOptions {
@@ -125,8 +128,8 @@ export function parseCli(argv: string[]): BenchOptions | 'help' {
   const { values: a } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: false })
   if (a.help) return 'help'
   const mode = String(a.mode)
-  if (!['ladder', 'idle', 'history', 'http'].includes(mode))
-    throw new Error('--mode: ladder, idle, history or http')
+  if (!['ladder', 'idle', 'history', 'http', 'search'].includes(mode))
+    throw new Error('--mode: ladder, idle, history, http or search')
   const targets = a.target === 'both' ? ['parley', 'raw'] : [String(a.target)]
   for (const t of targets) if (t !== 'parley' && t !== 'raw') throw new Error('--target: parley, raw or both')
   if (a.accounts && !a['parley-url'])
@@ -135,7 +138,8 @@ export function parseCli(argv: string[]): BenchOptions | 'help' {
   const nodes = Math.max(1, Math.floor(num('nodes', a.nodes)))
   const database = a.database || undefined
   if (database && !/^postgres(ql)?:\/\//.test(database)) throw new Error('--database: a postgres:// URL')
-  if (database && mode === 'http') throw new Error('--database: the http mode seeds a SQLite file')
+  if (database && (mode === 'http' || mode === 'search'))
+    throw new Error('--database: the http and search modes seed a SQLite file')
   if (nodes > 1 && (!database || mode !== 'ladder'))
     throw new Error('--nodes: the ladder mode on PostgreSQL (--database postgres://...)')
   if ((database || nodes > 1) && a['parley-url'])

@@ -9,11 +9,12 @@ import { httpMarkdown } from './http-report.js'
 import { runIdle } from './idle.js'
 import { runLadder } from './ladder.js'
 import { historyMarkdown, idleMarkdown, ladderMarkdown, machine, writeReport } from './report.js'
+import { runSearchMode, searchMarkdown } from './search.js'
 
-// npm run bench [-- --quick] [-- --mode idle|history|http] [-- --target parley|raw|both]
+// npm run bench [-- --quick] [-- --mode idle|history|http|search] [-- --target parley|raw|both]
 //   [-- --database postgres://... [--nodes N]] ...
 // See docs/BENCHMARKS.md. Every server and every generator is its own process; all traffic stays
-// on 127.0.0.x. The modes: ladder.ts, idle.ts, history.ts, http-mode.ts; the tables: report.ts.
+// on 127.0.0.x. The modes: ladder.ts, idle.ts, history.ts, http-mode.ts, search.ts; the tables: report.ts.
 
 const log = (line: string) => console.log(line)
 
@@ -38,6 +39,10 @@ async function runMode(options: BenchOptions, tmp: string): Promise<{ markdown: 
     const runs = []
     for (const t of targets) runs.push(await runHistory(options, t, tmp, log))
     return { markdown: historyMarkdown(options, runs), data: runs }
+  }
+  if (mode === 'search') {
+    const run = await runSearchMode(options.flags, tmp, log)
+    return { markdown: searchMarkdown(run), data: run }
   }
   const run = await runHttpMode({
     flags: options.flags,

@@ -56,4 +56,47 @@ export class ParleyClient extends Outbox {
   api(path, options = {}) {
     return api(path, { ...options, baseUrl: this.baseUrl, token: this.token, fetch: this.fetch })
   }
+
+  // Search: messages and files found, and a message's place in its history.
+
+  /**
+   * Full-text search over the messages of my conversations, newest first.
+   * @param {import('./types.js').SearchParams} params
+   * @returns {Promise<import('./types.js').SearchPage>}
+   */
+  search(params) {
+    return this.api(`/search?${queryOf(params)}`)
+  }
+
+  /**
+   * Files I can see, by name.
+   * @param {{q?: string, conversation_id?: number | null, project_id?: number | null, limit?: number, cursor?: string | null}} params
+   * @returns {Promise<import('./types.js').FilePage>}
+   */
+  searchFiles(params) {
+    return this.api(`/search/files?${queryOf(params)}`)
+  }
+
+  /**
+   * The page of a conversation's history centred on one message (to open a search result there).
+   * @param {number} conversationId
+   * @param {number} messageId
+   * @param {number} [limit]
+   * @returns {Promise<import('./types.js').AroundPage>}
+   */
+  messagesAround(conversationId, messageId, limit = 50) {
+    return this.api(`/conversations/${conversationId}/messages?around=${messageId}&limit=${limit}`)
+  }
+}
+
+/**
+ * A query string of the parameters that have a value.
+ * @param {Record<string, string | number | null | undefined>} params
+ */
+function queryOf(params) {
+  const query = new URLSearchParams()
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') query.set(key, String(value))
+  }
+  return query.toString()
 }

@@ -23,6 +23,11 @@
 /** @typedef {import('./types.js').Message} Message */
 /** @typedef {import('./types.js').JoinResult} JoinResult */
 /** @typedef {import('./types.js').ClientOptions} ClientOptions */
+/** @typedef {import('./types.js').SearchParams} SearchParams */
+/** @typedef {import('./types.js').SearchResult} SearchResult */
+/** @typedef {import('./types.js').SearchPage} SearchPage */
+/** @typedef {import('./types.js').FilePage} FilePage */
+/** @typedef {import('./types.js').AroundPage} AroundPage */
 
 export { ParleyClient } from './api-calls.js'
 export { ApiError, ProtocolError } from './errors.js'

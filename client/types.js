@@ -92,6 +92,38 @@
  * @property {(frame: any) => void} resolve
  * @property {(error: Error) => void} reject
  * @property {ReturnType<typeof setTimeout>} timer
+
+ * @typedef {object} SearchParams what GET /search narrows by (missing or empty ones are left out)
+ * @property {string} q words and "quoted phrases"
+ * @property {number | null} [conversation_id]
+ * @property {number | null} [project_id]
+ * @property {number | null} [from] a sender's user id
+ * @property {string | null} [after] a date or date-time, inclusive
+ * @property {string | null} [before] a date or date-time, exclusive
+ * @property {'file' | null} [has]
+ * @property {number} [limit]
+ * @property {string | null} [cursor] the previous page's `cursor`
+ *
+ * @typedef {object} SearchResult one message found
+ * @property {Message} message
+ * @property {number} conversation_id
+ * @property {string} snippet plain text around the match
+ * @property {Array<[number, number]>} highlights [start, end) in the snippet, in UTF-16 code units
+ *
+ * @typedef {object} SearchPage
+ * @property {SearchResult[]} results newest first
+ * @property {boolean} has_more
+ * @property {string | null} cursor
+ *
+ * @typedef {object} FilePage
+ * @property {FileInfo[]} files
+ * @property {boolean} has_more
+ * @property {string | null} cursor
+ *
+ * @typedef {object} AroundPage a page of history centred on one message, oldest first
+ * @property {Message[]} messages
+ * @property {boolean} has_more_before
+ * @property {boolean} has_more_after
  */
 
 export {}

@@ -4,6 +4,7 @@ import * as conversations from './0002_conversations.js'
 import * as unreadCounts from './0003_unread_counts.js'
 import * as deletedUsernameKeys from './0004_deleted_username_keys.js'
 import * as filesUploader from './0005_files_uploader.js'
+import * as search from './0006_search.js'
 import * as mentions from './0007_mentions.js'
 import * as imagesAvatars from './0010_images_avatars.js'
 
@@ -17,6 +18,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0003_unread_counts': unreadCounts,
   '0004_deleted_username_keys': deletedUsernameKeys,
   '0005_files_uploader': filesUploader,
+  '0006_search': search,
   '0007_mentions': mentions,
   '0010_images_avatars': imagesAvatars,
 }

@@ -7,7 +7,9 @@
 // sidebar; conversation-view.js, message-row.js, message-actions.js, receipts.js, typing.js and
 // composer.js the open conversation; presence.js follows who is online and who is a member;
 // details.js, project-files.js and uploads.js the members and files; mentions.js and
-// notifications.js mentions, notification levels and desktop notifications; contacts.js my contacts.
+// notifications.js mentions, notification levels and desktop notifications; contacts.js my
+// contacts; search.js (with search-filters.js, search-results.js and message-jump.js) searches
+// messages and files.
 import { ApiError, api } from '/client/parley-client.js'
 import { setupAuth, showAuth } from './auth.js'
 import { initAvatarUpload } from './avatar-upload.js'
@@ -20,6 +22,7 @@ import { setupNewConversation } from './new-conversation.js'
 import { setupNotifications } from './notifications.js'
 import { setupProjects } from './projects.js'
 import { setupReceipts } from './receipts.js'
+import { setupSearch } from './search.js'
 import { startSession, stopSession } from './session.js'
 import { setupSidebar } from './sidebar.js'
 import { setupUploads } from './uploads.js'
@@ -37,6 +40,7 @@ setupUploads()
 setupMentions()
 setupNotifications()
 initAvatarUpload()
+setupSearch() // message search: search.js
 
 async function boot() {
   try {

@@ -9,6 +9,7 @@ import { refreshDetails } from './details.js'
 import { $, el, errorText, toast } from './dom.js'
 import { lastSeen } from './format.js'
 import { mentionsMe } from './mentions.js'
+import { placeGap } from './message-jump.js'
 import { insertRow } from './message-row.js'
 import { otherMembers, titleOf } from './people.js'
 import { refreshFiles } from './project-files.js'
@@ -118,6 +119,7 @@ export function renderMessages() {
   messageList.replaceChildren()
   state.rows.clear()
   for (const message of client.messages(state.currentId)) insertRow(message)
+  placeGap() // message search: the stand-in for messages not loaded between two runs (message-jump.js)
   renderPending()
   renderReceipts()
   renderTimelineMarks()
@@ -125,7 +127,7 @@ export function renderMessages() {
   scrollToBottom()
 }
 
-function updateHistoryStatus() {
+export function updateHistoryStatus() {
   if (!client || !state.currentId) return
   const room = client.rooms.get(state.currentId)
   const status = $('history-status')

@@ -9,6 +9,7 @@ import * as commonSchemas from '../src/common-schemas.js'
 import * as conversationSchemas from '../src/conversations/schemas.js'
 import * as projectSchemas from '../src/projects/schemas.js'
 import { ClientFrames, ServerFrames } from '../src/realtime/schemas.js'
+import * as searchSchemas from '../src/search/schemas.js'
 import * as userSchemas from '../src/users/schemas.js'
 
 // The TypeBox schemas of the HTTP bodies, the contract's objects and every WebSocket frame,
@@ -37,6 +38,7 @@ export function renderSchemas(): Map<string, string> {
     users: userSchemas,
     conversations: conversationSchemas,
     projects: projectSchemas,
+    search: searchSchemas,
   }
   for (const [area, module] of Object.entries(modules)) {
     for (const [name, value] of Object.entries(module)) {

@@ -17,6 +17,7 @@ import { redactUrl } from './log-redaction.js'
 import { metricsPlugin } from './metrics.js'
 import { projectRoutes } from './projects/routes.js'
 import { realtimePlugin } from './realtime/plugin.js'
+import { searchRoutes } from './search/routes.js'
 import { userRoutes } from './users/routes.js'
 import { buildValidator } from './validation.js'
 import { webRoutes } from './web/plugin.js'
@@ -83,6 +84,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     await app.register(conversationRoutes)
     await app.register(projectRoutes)
     await app.register(fileRoutes)
+    await app.register(searchRoutes)
     await app.register(realtimePlugin)
     await app.register(webRoutes)
   } catch (error) {

@@ -196,6 +196,27 @@ const HTTP: HttpRow[] = [
     cells: [401, 404, 200, 200, 404, 404, 401],
   },
   {
+    route: 'GET /conversations/:id/messages?around=',
+    request: (f) => ({ path: `/conversations/${f.group}/messages?around=${f.groupMemberMessage}` }),
+    cells: [401, 404, 200, 200, 404, 404, 401],
+  },
+  // Search: only what I can see; a conversation I am not in is 404, files simply not found
+  {
+    route: 'GET /search?conversation_id=',
+    request: (f) => ({ path: `/search?q=hello&conversation_id=${f.group}` }),
+    cells: [401, 404, 200, 200, 404, 404, 401],
+  },
+  {
+    route: 'GET /search',
+    request: () => ({ path: '/search?q=hello' }),
+    cells: [401, 200, 200, 200, 200, 200, 401],
+  },
+  {
+    route: 'GET /search/files?project_id=',
+    request: (f) => ({ path: `/search/files?q=a&project_id=${f.project}` }),
+    cells: [401, 200, 200, 200, 200, 200, 401],
+  },
+  {
     route: 'GET /conversations/:id/changes',
     request: (f) => ({ path: `/conversations/${f.group}/changes?cursor=0` }),
     cells: [401, 404, 200, 200, 404, 404, 401],
@@ -512,7 +533,9 @@ t.test('the authorization matrix', async (t) => {
   const kindOf = (text: string) =>
     /project|files\/:id|\/files\//.test(text)
       ? 'project'
-      : /conversations\/:id|^(join|leave|send|edit|delete|typing|mark|set_notifications)/.test(text)
+      : /conversations\/:id|conversation_id=|^(join|leave|send|edit|delete|typing|mark|set_notifications)/.test(
+            text,
+          )
         ? 'group'
         : 'none'
   // The deleted account was a member of things before it went; its token must open nothing.

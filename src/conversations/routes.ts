@@ -7,6 +7,7 @@ import { errors, NoContent, UserList } from '../common-schemas.js'
 import { searchUsers } from '../db/queries/users.js'
 import { presenceFor } from '../presence/scope.js'
 import { toUserView } from '../presence/user-view.js'
+import { historyAround } from './around.js'
 import {
   addGroupMember,
   conversationFor,
@@ -27,6 +28,7 @@ import {
 import { setNotifications } from './notifications.js'
 import {
   AddMemberBody,
+  AroundPage,
   ChangesPage,
   ChangesQuery,
   ConversationEnvelope,
@@ -35,6 +37,7 @@ import {
   ConversationParams,
   CreateConversationBody,
   EditMessageBody,
+  HistoryPage,
   HistoryQuery,
   MemberParams,
   MessageEnvelope,
@@ -168,23 +171,29 @@ async function routes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         tags,
-        summary: 'History, oldest first in the page: before pages back, after catches up',
+        summary:
+          'History, oldest first in the page: before pages back, after catches up, around centres on a message',
         params: ConversationParams,
         querystring: HistoryQuery,
-        response: { 200: MessagePage, ...errors(400, 401, 404) },
+        response: { 200: HistoryPage, ...errors(400, 401, 404) },
       },
     },
     async (request, reply) => {
       const conversationId = request.params.id
       // The membership check also reads the conversation's change number, the page's version.
       const { change_seq } = await requireMembership(ctx, conversationId, authOf(request).user.id)
+      const { around, limit } = request.query
+      if (around !== undefined) {
+        const page = await historyAround(ctx.db, conversationId, around, limit)
+        return sendJson(reply, reply.compileSerializationSchema(AroundPage)({ ...page }))
+      }
       const changeSeq = Number(change_seq)
       const key = historyKey(conversationId, request.query)
       let body = ctx.historyPages.get(key, changeSeq)
       if (body === undefined) {
         const read = await historyAt(ctx.db, conversationId, request.query, changeSeq)
-        // The route's own serializer (fast-json-stringify, a string): the bytes returning the page would send.
-        body = reply.serialize(read.page) as string
+        // fast-json-stringify of the plain page (compiled once per route): the bytes to send and cache.
+        body = reply.compileSerializationSchema(MessagePage)({ ...read.page })
         if (read.version !== undefined) ctx.historyPages.set(key, read.version, body)
       }
       return sendJson(reply, body)

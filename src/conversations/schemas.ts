@@ -113,11 +113,27 @@ export const HistoryQuery = Type.Object(
   {
     before: Type.Optional(Id),
     after: Type.Optional(Type.Integer({ minimum: 0 })),
+    around: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description:
+          'A message id: the page centred on it, answered as {messages, has_more_before, has_more_after}',
+      }),
+    ),
     limit: Type.Optional(PageLimit),
   },
   { additionalProperties: false },
 )
 export const MessagePage = Type.Object({ messages: Type.Array(Type.Ref(Message)), has_more: Type.Boolean() })
+/** The history page asked for with `around`. */
+export const AroundPage = Type.Object({
+  messages: Type.Array(Type.Ref(Message)),
+  has_more_before: Type.Boolean(),
+  has_more_after: Type.Boolean(),
+})
+/** The history route's answer: a page, or with `around` a page centred on a message. */
+export const HistoryPage = Type.Union([MessagePage, AroundPage])
 
 export const ChangesQuery = Type.Object(
   { cursor: Type.Optional(Cursor), limit: Type.Optional(PageLimit) },
