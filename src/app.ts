@@ -16,6 +16,8 @@ import type { Hub } from './hub/types.js'
 import { redactUrl } from './log-redaction.js'
 import { metricsPlugin } from './metrics.js'
 import { projectRoutes } from './projects/routes.js'
+import { pushPlugin } from './push/plugin.js'
+import { pushRoutes } from './push/routes.js'
 import { realtimePlugin } from './realtime/plugin.js'
 import { userRoutes } from './users/routes.js'
 import { buildValidator } from './validation.js'
@@ -77,12 +79,14 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     await app.register(cachesPlugin)
     await app.register(messageStorePlugin)
     await app.register(contextPlugin)
+    await app.register(pushPlugin)
     await app.register(httpApiPlugin)
     await app.register(authRoutes)
     await app.register(userRoutes)
     await app.register(conversationRoutes)
     await app.register(projectRoutes)
     await app.register(fileRoutes)
+    await app.register(pushRoutes)
     await app.register(realtimePlugin)
     await app.register(webRoutes)
   } catch (error) {

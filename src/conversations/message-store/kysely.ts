@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../../db/index.js'
 import { bumpChangeSeq } from '../../db/queries/conversations.js'
 import { insertFile, storedBytes } from '../../db/queries/files.js'
 import { findByClientId, insertMessage } from '../../db/queries/messages.js'
+import { queuePush } from '../../db/queries/push-outbox.js'
 import { countNewMessages } from '../../db/queries/unread-counts.js'
 import { lockUser } from '../../db/queries/users.js'
 import type { Database, MessageRow } from '../../db/types.js'
@@ -39,6 +40,12 @@ export async function appendMessage(
     client_id: input.clientId,
     created_at: now,
     change_seq: changeSeq,
+  })
+  // The push outbox row commits with the message (src/push/ sends after the commit).
+  await queuePush(trx, {
+    id: Number(row.id),
+    conversation_id: input.conversationId,
+    sender_id: input.senderId,
   })
   notes.add(countNewMessages, { conversationId: input.conversationId, senderId: input.senderId })
   return row
