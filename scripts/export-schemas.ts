@@ -8,6 +8,7 @@ import * as authSchemas from '../src/auth/schemas.js'
 import * as commonSchemas from '../src/common-schemas.js'
 import * as conversationSchemas from '../src/conversations/schemas.js'
 import * as projectSchemas from '../src/projects/schemas.js'
+import * as pushSchemas from '../src/push/schemas.js'
 import { ClientFrames, ServerFrames } from '../src/realtime/schemas.js'
 import * as userSchemas from '../src/users/schemas.js'
 
@@ -37,6 +38,7 @@ export function renderSchemas(): Map<string, string> {
     users: userSchemas,
     conversations: conversationSchemas,
     projects: projectSchemas,
+    push: pushSchemas,
   }
   for (const [area, module] of Object.entries(modules)) {
     for (const [name, value] of Object.entries(module)) {
