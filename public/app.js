@@ -6,7 +6,8 @@
 // sign in and out; sidebar.js, projects.js and new-conversation.js (with user-picker.js) are the
 // sidebar; conversation-view.js, message-row.js, message-actions.js, receipts.js, typing.js and
 // composer.js the open conversation; presence.js follows who is online and who is a member;
-// details.js, project-files.js and uploads.js the members and files.
+// details.js, project-files.js and uploads.js the members and files; push.js notifications on
+// this device (with the service worker sw.js).
 import { ApiError, api } from '/client/parley-client.js'
 import { setupAuth, showAuth } from './auth.js'
 import { setupComposer } from './composer.js'
@@ -14,6 +15,7 @@ import { setupConversationView } from './conversation-view.js'
 import { setupDetails } from './details.js'
 import { setupNewConversation } from './new-conversation.js'
 import { setupProjects } from './projects.js'
+import { setupPush } from './push.js'
 import { setupReceipts } from './receipts.js'
 import { startSession, stopSession } from './session.js'
 import { setupSidebar } from './sidebar.js'
@@ -28,6 +30,7 @@ setupReceipts()
 setupComposer()
 setupDetails()
 setupUploads()
+setupPush()
 
 async function boot() {
   try {
