@@ -7,6 +7,7 @@ import { selfContained } from '../src/api-docs/json-schema.js'
 import * as authSchemas from '../src/auth/schemas.js'
 import * as commonSchemas from '../src/common-schemas.js'
 import * as conversationSchemas from '../src/conversations/schemas.js'
+import * as emailSchemas from '../src/email/schemas.js'
 import * as projectSchemas from '../src/projects/schemas.js'
 import * as pushSchemas from '../src/push/schemas.js'
 import { ClientFrames, ServerFrames } from '../src/realtime/schemas.js'
@@ -39,6 +40,7 @@ export function renderSchemas(): Map<string, string> {
     conversations: conversationSchemas,
     projects: projectSchemas,
     push: pushSchemas,
+    email: emailSchemas,
   }
   for (const [area, module] of Object.entries(modules)) {
     for (const [name, value] of Object.entries(module)) {

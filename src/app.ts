@@ -7,6 +7,7 @@ import { contextPlugin } from './conversations/context.js'
 import { messageStorePlugin } from './conversations/message-store/plugin.js'
 import { conversationRoutes } from './conversations/routes.js'
 import { databasePlugin } from './db/plugin.js'
+import { emailPlugin, emailRoutes } from './email/plugin.js'
 import { registerErrorHandlers } from './errors.js'
 import { fileRoutes } from './files/routes.js'
 import { httpApiPlugin } from './http-api.js'
@@ -80,6 +81,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     await app.register(messageStorePlugin)
     await app.register(contextPlugin)
     await app.register(pushPlugin)
+    await app.register(emailPlugin)
     await app.register(httpApiPlugin)
     await app.register(authRoutes)
     await app.register(userRoutes)
@@ -87,6 +89,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     await app.register(projectRoutes)
     await app.register(fileRoutes)
     await app.register(pushRoutes)
+    await app.register(emailRoutes)
     await app.register(realtimePlugin)
     await app.register(webRoutes)
   } catch (error) {

@@ -61,6 +61,16 @@ export interface Config {
   pushPollMs: number
   /** A push service's answer is awaited this long; a node's claim on a push lasts a little longer. */
   pushRequestTimeoutMs: number
+  /** Email digests are sent through this SMTP server (smtp:// or smtps://); none without it. */
+  smtpUrl: string | undefined
+  /** The From of the emails. */
+  emailFrom: string
+  /** A mention or direct message unread this long gets into an email digest (EMAIL_DELAY_MINUTES). */
+  emailDelayMs: number
+  /** How often a node looks for digests due; not from the environment. */
+  emailPollMs: number
+  /** The server's address as users reach it, for the links in emails. */
+  publicUrl: string
   /** The argon2id cost of new password hashes: PRODUCTION_ARGON2, or TEST_ARGON2 in tests only. */
   argon2: Argon2Cost
 }
@@ -175,6 +185,19 @@ function vapidKeys(env: Env): { vapidPublicKey: string | undefined; vapidPrivate
   return { vapidPublicKey: publicKey, vapidPrivateKey: privateKey }
 }
 
+function url(env: Env, name: string, fallback: string | undefined, schemes: string[]): string | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  try {
+    if (schemes.includes(new URL(raw).protocol)) return raw.replace(/\/$/, '')
+  } catch {}
+  throw new ConfigError(
+    name,
+    raw.replace(/\/\/[^@/]*@/, '//(hidden)@'),
+    `a URL starting with ${schemes.join(' or ')}//`,
+  )
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 export function loadConfig(env: Env = process.env): Config {
@@ -213,6 +236,11 @@ export function loadConfig(env: Env = process.env): Config {
     pushGiveUpMs: 24 * 3600_000,
     pushPollMs: 5000,
     pushRequestTimeoutMs: 4000,
+    smtpUrl: url(env, 'SMTP_URL', undefined, ['smtp:', 'smtps:']),
+    emailFrom: env.EMAIL_FROM || 'Parley <parley@localhost>',
+    emailDelayMs: integer(env, 'EMAIL_DELAY_MINUTES', 10, 1, 7 * 24 * 60) * 60_000,
+    emailPollMs: 30_000,
+    publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${env.PORT || 3000}`, ['http:', 'https:']) as string,
     argon2: boolean(env, 'PARLEY_TEST_FAST_HASH', false) ? TEST_ARGON2 : PRODUCTION_ARGON2,
     // The protocol's 6 s: tests shorten it through testConfig.
     typingLapseMs: 6000,

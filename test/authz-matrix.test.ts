@@ -129,6 +129,17 @@ const HTTP: HttpRow[] = [
     request: (f) => ({ path: `/users/me/contacts/${f.target}` }),
     cells: [401, 204, 204, 204, 204, 204, 401],
   },
+  // The links of emails: the signed token is the credential, not a session (a bad one is 400).
+  {
+    route: 'GET /email/verify',
+    request: () => ({ path: '/email/verify?token=forged.token' }),
+    cells: [400, 400, 400, 400, 400, 400, 400],
+  },
+  {
+    route: 'GET /email/unsubscribe',
+    request: () => ({ path: '/email/unsubscribe?token=forged.token' }),
+    cells: [400, 400, 400, 400, 400, 400, 400],
+  },
   // Web Push: every account manages its own devices.
   {
     route: 'GET /push/key',

@@ -15,6 +15,12 @@ export interface UsersTable {
   last_seen_at: string | null
   /** Set when the account is deleted; the row stays so old messages keep a sender. */
   deleted_at: string | null
+  /** For email digests: the address, once verified by its link, unless turned off. */
+  email: Generated<string | null>
+  email_verified_at: Generated<string | null>
+  email_off_at: Generated<string | null>
+  /** Missed messages created up to this time were in a digest already. */
+  email_digested_through: Generated<string | null>
 }
 
 export interface SessionsTable {
@@ -132,6 +138,11 @@ export interface PushDeliveriesTable {
   attempts: Generated<number>
 }
 
+export interface ServerSecretsTable {
+  name: string
+  value: string
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -145,6 +156,7 @@ export interface Database {
   push_subscriptions: PushSubscriptionsTable
   push_outbox: PushOutboxTable
   push_deliveries: PushDeliveriesTable
+  server_secrets: ServerSecretsTable
 }
 
 export type UserRow = Selectable<UsersTable>

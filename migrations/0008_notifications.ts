@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely'
 import { cascade, withId } from '../src/db/schema-helpers.js'
 
-// Web Push: the server's VAPID key pair, each device's subscription, and the durable outbox of
-// pushes (see src/push/): one row per message that may notify someone, written in the message's
-// own transaction, then one row per message and device until the push service accepts it.
+// Notifications. Web Push: the server's VAPID key pair, each device's subscription, and the
+// durable outbox of pushes (see src/push/): one row per message that may notify someone, written
+// in the message's own transaction, then one row per message and device until the push service
+// accepts it. Email digests (src/email/): an account's address, whether it is verified and
+// wanted, and up to when its missed messages were emailed; the secret that signs the links.
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   // One row (id 1): two nodes starting at once both insert-if-absent, then both read the winner.
@@ -58,5 +60,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createIndex('push_deliveries_subscription')
     .on('push_deliveries')
     .column('subscription_id')
+    .execute()
+
+  await db.schema.alterTable('users').addColumn('email', 'text').execute()
+  await db.schema.alterTable('users').addColumn('email_verified_at', 'text').execute()
+  // Set when the account used the unsubscribe link of a digest: no more digests.
+  await db.schema.alterTable('users').addColumn('email_off_at', 'text').execute()
+  // Missed messages created up to this time were in a digest already.
+  await db.schema.alterTable('users').addColumn('email_digested_through', 'text').execute()
+
+  // Named server secrets, made once (insert-if-absent, as the VAPID keys).
+  await db.schema
+    .createTable('server_secrets')
+    .addColumn('name', 'text', (col) => col.primaryKey())
+    .addColumn('value', 'text', (col) => col.notNull())
     .execute()
 }
