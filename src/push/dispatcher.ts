@@ -2,13 +2,14 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Config } from '../config.js'
 import {
+  anyDue,
   claimDue,
   deleteDelivery,
   insertDeliveries,
   nextDueAt,
   rescheduleDelivery,
 } from '../db/queries/push-deliveries.js'
-import { claimOutbox, deleteOutbox, outboxMessage } from '../db/queries/push-outbox.js'
+import { anyFreeOutbox, claimOutbox, deleteOutbox, outboxMessage } from '../db/queries/push-outbox.js'
 import { dropSubscription, subscriptionsByIds, subscriptionsOf } from '../db/queries/push-subscriptions.js'
 import type { Database, PushDeliveryRow, PushSubscriptionRow } from '../db/types.js'
 import { pushPayload } from './payload.js'
@@ -102,6 +103,8 @@ export class PushDispatcher {
 
   private async expand(): Promise<number> {
     const { now, until } = this.lease()
+    // Every message wakes every node: most find nothing, and must not queue for the write lock.
+    if (!(await anyFreeOutbox(this.options.db, now))) return 0
     const ids = await claimOutbox(this.options.db, now, until, BATCH)
     for (const id of ids) {
       try {
@@ -143,6 +146,7 @@ export class PushDispatcher {
   private async sendDue(): Promise<number> {
     const { db } = this.options
     const { now, until } = this.lease()
+    if (!(await anyDue(db, now))) return 0
     const rows = await claimDue(db, now, until, BATCH)
     if (rows.length === 0) return 0
     const devices = await subscriptionsByIds(db, [...new Set(rows.map((r) => Number(r.subscription_id)))])

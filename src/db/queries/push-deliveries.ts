@@ -32,6 +32,18 @@ export async function insertDeliveries(db: Db, deliveries: NewDelivery[]): Promi
     .execute()
 }
 
+/** Whether any delivery is due and free (a read: see anyFreeOutbox). */
+export async function anyDue(db: Db, now: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('push_deliveries')
+    .select('id')
+    .where('next_attempt_at', '<=', now)
+    .where('claimed_until', '<', now)
+    .limit(1)
+    .executeTakeFirst()
+  return row !== undefined
+}
+
 /** Claims up to `limit` due and free deliveries until `until` (see claimOutbox). */
 export function claimDue(db: Db, now: string, until: string, limit: number): Promise<PushDeliveryRow[]> {
   return db

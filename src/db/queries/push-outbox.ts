@@ -36,6 +36,17 @@ export async function queuePush(
     .execute()
 }
 
+/** Whether any row is free: a read, so that a node with nothing to do never takes the write lock. */
+export async function anyFreeOutbox(db: Db, now: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('push_outbox')
+    .select('message_id')
+    .where('claimed_until', '<', now)
+    .limit(1)
+    .executeTakeFirst()
+  return row !== undefined
+}
+
 /**
  * Claims up to `limit` free rows until `until` (one node at a time: the row must still be free
  * when the UPDATE writes it; PostgreSQL skips rows another node is claiming).
