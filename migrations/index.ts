@@ -6,6 +6,7 @@ import * as deletedUsernameKeys from './0004_deleted_username_keys.js'
 import * as filesUploader from './0005_files_uploader.js'
 import * as search from './0006_search.js'
 import * as mentions from './0007_mentions.js'
+import * as notifications from './0008_notifications.js'
 import * as imagesAvatars from './0010_images_avatars.js'
 
 /**
@@ -20,5 +21,6 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0005_files_uploader': filesUploader,
   '0006_search': search,
   '0007_mentions': mentions,
+  '0008_notifications': notifications,
   '0010_images_avatars': imagesAvatars,
 }

@@ -9,7 +9,8 @@
 // details.js, project-files.js and uploads.js the members and files; mentions.js and
 // notifications.js mentions, notification levels and desktop notifications; contacts.js my
 // contacts; search.js (with search-filters.js, search-results.js and message-jump.js) searches
-// messages and files.
+// messages and files; push.js notifications on
+// this device (with the service worker sw.js).
 import { ApiError, api } from '/client/parley-client.js'
 import { setupAuth, showAuth } from './auth.js'
 import { initAvatarUpload } from './avatar-upload.js'
@@ -21,6 +22,7 @@ import { setupMentions } from './mentions.js'
 import { setupNewConversation } from './new-conversation.js'
 import { setupNotifications } from './notifications.js'
 import { setupProjects } from './projects.js'
+import { setupPush } from './push.js'
 import { setupReceipts } from './receipts.js'
 import { setupSearch } from './search.js'
 import { startSession, stopSession } from './session.js'
@@ -41,6 +43,7 @@ setupMentions()
 setupNotifications()
 initAvatarUpload()
 setupSearch() // message search: search.js
+setupPush()
 
 async function boot() {
   try {

@@ -7,7 +7,9 @@ import { selfContained } from '../src/api-docs/json-schema.js'
 import * as authSchemas from '../src/auth/schemas.js'
 import * as commonSchemas from '../src/common-schemas.js'
 import * as conversationSchemas from '../src/conversations/schemas.js'
+import * as emailSchemas from '../src/email/schemas.js'
 import * as projectSchemas from '../src/projects/schemas.js'
+import * as pushSchemas from '../src/push/schemas.js'
 import { ClientFrames, ServerFrames } from '../src/realtime/schemas.js'
 import * as searchSchemas from '../src/search/schemas.js'
 import * as userSchemas from '../src/users/schemas.js'
@@ -39,6 +41,8 @@ export function renderSchemas(): Map<string, string> {
     conversations: conversationSchemas,
     projects: projectSchemas,
     search: searchSchemas,
+    push: pushSchemas,
+    email: emailSchemas,
   }
   for (const [area, module] of Object.entries(modules)) {
     for (const [name, value] of Object.entries(module)) {

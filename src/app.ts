@@ -7,6 +7,7 @@ import { contextPlugin } from './conversations/context.js'
 import { messageStorePlugin } from './conversations/message-store/plugin.js'
 import { conversationRoutes } from './conversations/routes.js'
 import { databasePlugin } from './db/plugin.js'
+import { emailPlugin, emailRoutes } from './email/plugin.js'
 import { registerErrorHandlers } from './errors.js'
 import { fileRoutes } from './files/routes.js'
 import { httpApiPlugin } from './http-api.js'
@@ -16,6 +17,8 @@ import type { Hub } from './hub/types.js'
 import { redactUrl } from './log-redaction.js'
 import { metricsPlugin } from './metrics.js'
 import { projectRoutes } from './projects/routes.js'
+import { pushPlugin } from './push/plugin.js'
+import { pushRoutes } from './push/routes.js'
 import { realtimePlugin } from './realtime/plugin.js'
 import { searchRoutes } from './search/routes.js'
 import { userRoutes } from './users/routes.js'
@@ -78,6 +81,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     await app.register(cachesPlugin)
     await app.register(messageStorePlugin)
     await app.register(contextPlugin)
+    await app.register(pushPlugin)
+    await app.register(emailPlugin)
     await app.register(httpApiPlugin)
     await app.register(authRoutes)
     await app.register(userRoutes)
@@ -85,6 +90,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     await app.register(projectRoutes)
     await app.register(fileRoutes)
     await app.register(searchRoutes)
+    await app.register(pushRoutes)
+    await app.register(emailRoutes)
     await app.register(realtimePlugin)
     await app.register(webRoutes)
   } catch (error) {

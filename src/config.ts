@@ -44,6 +44,33 @@ export interface Config {
   metricsToken: string | undefined
   /** A typing state lapses (announced as stopped) this long after its last renewal; not from the environment. */
   typingLapseMs: number
+  /** VAPID keys from the environment (both or neither); otherwise made once and kept in the database. */
+  vapidPublicKey: string | undefined
+  vapidPrivateKey: string | undefined
+  /** The VAPID `sub` claim: a mailto: or https: URL. */
+  vapidSubject: string
+  /** Push endpoints on private or loopback addresses, and http:// ones, are allowed (tests, labs). */
+  pushAllowPrivate: boolean
+  /** Push timings, not from the environment (tests shorten them): the first retry's delay, doubled each time... */
+  pushRetryBaseMs: number
+  /** ...up to this... */
+  pushRetryMaxMs: number
+  /** ...for this long after the message, then the push is given up. */
+  pushGiveUpMs: number
+  /** How often a node looks for pushes due (also right after each message and at start). */
+  pushPollMs: number
+  /** A push service's answer is awaited this long; a node's claim on a push lasts a little longer. */
+  pushRequestTimeoutMs: number
+  /** Email digests are sent through this SMTP server (smtp:// or smtps://); none without it. */
+  smtpUrl: string | undefined
+  /** The From of the emails. */
+  emailFrom: string
+  /** A mention or direct message unread this long gets into an email digest (EMAIL_DELAY_MINUTES). */
+  emailDelayMs: number
+  /** How often a node looks for digests due; not from the environment. */
+  emailPollMs: number
+  /** The server's address as users reach it, for the links in emails. */
+  publicUrl: string
   /** The argon2id cost of new password hashes: PRODUCTION_ARGON2, or TEST_ARGON2 in tests only. */
   argon2: Argon2Cost
 }
@@ -127,6 +154,50 @@ function busUrl(env: Env, name: string, schemes: string[]): string | undefined {
   throw new ConfigError(name, raw, `a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`)
 }
 
+function vapidSubject(env: Env): string {
+  const raw = env.VAPID_SUBJECT
+  if (raw === undefined || raw === '') return 'mailto:admin@localhost'
+  if (/^mailto:.+/.test(raw) || /^https:\/\/.+/.test(raw)) return raw
+  throw new ConfigError('VAPID_SUBJECT', raw, 'a mailto: address or an https:// URL')
+}
+
+/** Both VAPID keys or neither, each base64url of the right length (65-byte public, 32-byte private). */
+function vapidKeys(env: Env): { vapidPublicKey: string | undefined; vapidPrivateKey: string | undefined } {
+  const publicKey = env.VAPID_PUBLIC_KEY || undefined
+  const privateKey = env.VAPID_PRIVATE_KEY || undefined
+  if (!publicKey && !privateKey) return { vapidPublicKey: undefined, vapidPrivateKey: undefined }
+  const bytes = (value: string | undefined) =>
+    value && /^[A-Za-z0-9_-]+$/.test(value) ? Buffer.from(value, 'base64url').length : 0
+  if (bytes(publicKey) !== 65) {
+    throw new ConfigError(
+      'VAPID_PUBLIC_KEY',
+      publicKey ?? '',
+      'a base64url P-256 public key (65 bytes), set with VAPID_PRIVATE_KEY',
+    )
+  }
+  if (bytes(privateKey) !== 32) {
+    throw new ConfigError(
+      'VAPID_PRIVATE_KEY',
+      privateKey ? '(hidden)' : '',
+      'a base64url P-256 private key (32 bytes), set with VAPID_PUBLIC_KEY',
+    )
+  }
+  return { vapidPublicKey: publicKey, vapidPrivateKey: privateKey }
+}
+
+function url(env: Env, name: string, fallback: string | undefined, schemes: string[]): string | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  try {
+    if (schemes.includes(new URL(raw).protocol)) return raw.replace(/\/$/, '')
+  } catch {}
+  throw new ConfigError(
+    name,
+    raw.replace(/\/\/[^@/]*@/, '//(hidden)@'),
+    `a URL starting with ${schemes.join(' or ')}//`,
+  )
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 export function loadConfig(env: Env = process.env): Config {
@@ -156,6 +227,20 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
     metricsToken: env.METRICS_TOKEN || undefined,
+    ...vapidKeys(env),
+    vapidSubject: vapidSubject(env),
+    pushAllowPrivate: boolean(env, 'PUSH_ALLOW_PRIVATE', false),
+    // The contract's timings: first retry within 5 s, at most 5 minutes apart, for 24 hours.
+    pushRetryBaseMs: 2000,
+    pushRetryMaxMs: 5 * 60_000,
+    pushGiveUpMs: 24 * 3600_000,
+    pushPollMs: 5000,
+    pushRequestTimeoutMs: 4000,
+    smtpUrl: url(env, 'SMTP_URL', undefined, ['smtp:', 'smtps:']),
+    emailFrom: env.EMAIL_FROM || 'Parley <parley@localhost>',
+    emailDelayMs: integer(env, 'EMAIL_DELAY_MINUTES', 10, 1, 7 * 24 * 60) * 60_000,
+    emailPollMs: 30_000,
+    publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${env.PORT || 3000}`, ['http:', 'https:']) as string,
     argon2: boolean(env, 'PARLEY_TEST_FAST_HASH', false) ? TEST_ARGON2 : PRODUCTION_ARGON2,
     // The protocol's 6 s: tests shorten it through testConfig.
     typingLapseMs: 6000,

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createECDH, createHash, randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { argon2Verifications } from '../src/auth/passwords.js'
@@ -48,6 +48,17 @@ interface HttpRow {
   /** A session made for this cell only (for routes that end the session). */
   ownSession?: boolean
 }
+
+/** A device's subscription, on a public address (no DNS needed). */
+const pushKeys = (() => {
+  const ecdh = createECDH('prime256v1')
+  ecdh.generateKeys()
+  return { p256dh: ecdh.getPublicKey().toString('base64url'), auth: randomBytes(16).toString('base64url') }
+})()
+const pushSubscription = (self: number) => ({
+  endpoint: `https://93.184.216.34/push/mx${self}`,
+  keys: pushKeys,
+})
 
 const BOUNDARY = 'matrixboundary'
 const multipart = (name: string, content: string | Buffer) =>
@@ -142,6 +153,36 @@ const HTTP: HttpRow[] = [
   {
     route: 'DELETE /users/me/contacts/:userId',
     request: (f) => ({ path: `/users/me/contacts/${f.target}` }),
+    cells: [401, 204, 204, 204, 204, 204, 401],
+  },
+  // The links of emails: the signed token is the credential, not a session (a bad one is 400).
+  {
+    route: 'GET /email/verify',
+    request: () => ({ path: '/email/verify?token=forged.token' }),
+    cells: [400, 400, 400, 400, 400, 400, 400],
+  },
+  {
+    route: 'GET /email/unsubscribe',
+    request: () => ({ path: '/email/unsubscribe?token=forged.token' }),
+    cells: [400, 400, 400, 400, 400, 400, 400],
+  },
+  // Web Push: every account manages its own devices.
+  {
+    route: 'GET /push/key',
+    request: () => ({ path: '/push/key' }),
+    cells: [401, 200, 200, 200, 200, 200, 401],
+  },
+  {
+    route: 'POST /push/subscriptions',
+    request: (_f, self) => ({ path: '/push/subscriptions', body: pushSubscription(self) }),
+    cells: [401, 201, 201, 201, 201, 201, 401],
+  },
+  {
+    route: 'DELETE /push/subscriptions',
+    request: (_f, self) => ({
+      path: '/push/subscriptions',
+      body: { endpoint: pushSubscription(self).endpoint },
+    }),
     cells: [401, 204, 204, 204, 204, 204, 401],
   },
   {

@@ -19,6 +19,12 @@ export interface UsersTable {
   avatar_name: string | null
   /** Grows with every avatar change: part of avatar_url, so caches see a new picture. */
   avatar_version: Generated<number>
+  /** For email digests: the address, once verified by its link, unless turned off. */
+  email: Generated<string | null>
+  email_verified_at: Generated<string | null>
+  email_off_at: Generated<string | null>
+  /** Missed messages created up to this time were in a digest already. */
+  email_digested_through: Generated<string | null>
 }
 
 export interface SessionsTable {
@@ -108,6 +114,48 @@ export interface FilesTable {
   thumbnail_name: string | null
 }
 
+export interface VapidKeysTable {
+  id: number
+  /** base64url, as the browser's applicationServerKey takes it. */
+  public_key: string
+  private_key: string
+  created_at: string
+}
+
+export interface PushSubscriptionsTable {
+  id: Generated<number>
+  user_id: number
+  endpoint: string
+  p256dh: string
+  auth: string
+  created_at: string
+}
+
+/** A message that may notify someone by push, written in the message's own transaction. */
+export interface PushOutboxTable {
+  message_id: number
+  created_at: string
+  /** '' when no node holds it. */
+  claimed_until: Generated<string>
+}
+
+/** One push of one message to one device, until the push service accepts it. */
+export interface PushDeliveriesTable {
+  id: Generated<number>
+  message_id: number
+  subscription_id: number
+  payload: string
+  created_at: string
+  next_attempt_at: string
+  claimed_until: Generated<string>
+  attempts: Generated<number>
+}
+
+export interface ServerSecretsTable {
+  name: string
+  value: string
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -117,6 +165,11 @@ export interface Database {
   messages: MessagesTable
   projects: ProjectsTable
   files: FilesTable
+  vapid_keys: VapidKeysTable
+  push_subscriptions: PushSubscriptionsTable
+  push_outbox: PushOutboxTable
+  push_deliveries: PushDeliveriesTable
+  server_secrets: ServerSecretsTable
 }
 
 export type UserRow = Selectable<UsersTable>
@@ -126,3 +179,5 @@ export type ConversationRow = Selectable<ConversationsTable>
 export type MessageRow = Selectable<MessagesTable>
 export type FileRow = Selectable<FilesTable>
 export type ProjectRow = Selectable<ProjectsTable>
+export type PushSubscriptionRow = Selectable<PushSubscriptionsTable>
+export type PushDeliveryRow = Selectable<PushDeliveriesTable>

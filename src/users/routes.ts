@@ -75,11 +75,13 @@ async function routes(app: FastifyInstance): Promise<void> {
     },
     async (request) => {
       const { user } = authOf(request)
-      const updated = await setDisplayName(
-        ctx.db,
-        user.id,
-        cleanName(request.body.display_name, 'display_name'),
-      )
+      const { display_name: displayName, email } = request.body
+      if (email !== undefined) await app.email.change(user.id, email)
+      const updated =
+        displayName === undefined
+          ? await findUserById(ctx.db, user.id)
+          : await setDisplayName(ctx.db, user.id, cleanName(displayName, 'display_name'))
+      if (!updated) throw notFound('User')
       return { user: peerView(updated) }
     },
   )
@@ -163,4 +165,8 @@ async function routes(app: FastifyInstance): Promise<void> {
 }
 
 /** Encapsulated: its hooks (the session guard) apply to its own routes only. */
-export const userRoutes = fp(routes, { name: 'user-routes', dependencies: ['context'], encapsulate: true })
+export const userRoutes = fp(routes, {
+  name: 'user-routes',
+  dependencies: ['context', 'email'],
+  encapsulate: true,
+})

@@ -12,7 +12,17 @@ export const ListUsersQuery = Type.Object(
 
 export const UserPage = Type.Object({ users: Type.Array(Type.Ref(User)), has_more: Type.Boolean() })
 
-export const UpdateMeBody = Type.Object({ display_name: DisplayName }, { additionalProperties: false })
+export const UpdateMeBody = Type.Object(
+  {
+    display_name: Type.Optional(DisplayName),
+    email: Type.Optional(
+      Type.Union([Type.String({ pattern: '^[^\\s@]+@[^\\s@]+$', maxLength: 254 }), Type.Null()], {
+        description: 'For email notifications: confirmed by a link sent to it; null removes it',
+      }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
 
 export const AddContactBody = Type.Object({ user_id: Id }, { additionalProperties: false })
 

@@ -3,6 +3,7 @@ import { isUniqueViolation } from '../../db/index.js'
 import { bumpChangeSeq } from '../../db/queries/conversations.js'
 import { insertFile, storedBytes } from '../../db/queries/files.js'
 import { findByClientId, insertMessage } from '../../db/queries/messages.js'
+import { queuePush } from '../../db/queries/push-outbox.js'
 import { countMentions, countNewMessages } from '../../db/queries/unread-counts.js'
 import { lockUser } from '../../db/queries/users.js'
 import type { Database, MessageRow } from '../../db/types.js'
@@ -42,6 +43,12 @@ export async function appendMessage(
     mentions: input.mentions?.length ? JSON.stringify(input.mentions) : null,
   })
   if (input.mentions?.length) await countMentions(trx, input.conversationId, input.mentions, 1)
+  // The push outbox row commits with the message (src/push/ sends after the commit).
+  await queuePush(trx, {
+    id: Number(row.id),
+    conversation_id: input.conversationId,
+    sender_id: input.senderId,
+  })
   notes.add(countNewMessages, { conversationId: input.conversationId, senderId: input.senderId })
   return row
 }

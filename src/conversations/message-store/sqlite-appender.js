@@ -64,6 +64,15 @@ export function createAppender(sqlite) {
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
   )
 
+  // The push outbox row (src/db/queries/push-outbox.ts, the same statement): commits with the
+  // message, only if another member of the conversation has a push subscription.
+  const queuePush = sqlite.prepare(
+    `INSERT INTO push_outbox (message_id, created_at)
+     SELECT id, created_at FROM messages WHERE id = ? AND EXISTS (
+       SELECT 1 FROM conversation_members m JOIN push_subscriptions s ON s.user_id = m.user_id
+       WHERE m.conversation_id = ? AND m.user_id <> ?)`,
+  )
+
   /** @type {(input: AppendInput) => AppendSuccess} */
   const appendOne = (input) => {
     if (input.clientId !== null) {
@@ -97,6 +106,7 @@ export function createAppender(sqlite) {
       )
     )
     if (mentions !== null) mentionUnread.run(input.conversationId, mentions)
+    queuePush.run(row.id, input.conversationId, input.senderId)
     if (!attachment) return { ok: true, row, created: true }
     const file = /** @type {Record<string, unknown>} */ (
       insertFile.get(

@@ -1,0 +1,148 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Kysely } from 'kysely'
+import nodemailer, { type Transporter } from 'nodemailer'
+import type { Config } from '../config.js'
+import {
+  claimDigest,
+  digestCandidates,
+  markEmailVerified,
+  missedMessages,
+  releaseDigest,
+  setEmail,
+  turnEmailOff,
+} from '../db/queries/user-emails.js'
+import type { Database } from '../db/types.js'
+import { badRequest } from '../errors.js'
+import { digestMail, verifyMail } from './digest.js'
+import { makeToken, readToken } from './tokens.js'
+
+// Email digests: an account with a verified address gets ONE email of the direct messages and
+// mentions it has left unread for EMAIL_DELAY_MINUTES, then none until something newer is missed
+// that long. Each account's mark (`email_digested_through`) moves by compare-and-set, so of several
+// nodes one sends each digest.
+
+const VERIFY_TTL_MS = 24 * 3600_000
+const UNSUBSCRIBE_TTL_MS = 365 * 24 * 3600_000
+const DIGEST_MAX = 20
+
+export class EmailService {
+  private readonly transport: Transporter | undefined
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<unknown> | undefined
+  private stopped = false
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly config: Config,
+    private readonly secret: string,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.transport = config.smtpUrl ? nodemailer.createTransport(config.smtpUrl) : undefined
+  }
+
+  get enabled(): boolean {
+    return this.transport !== undefined
+  }
+
+  /** A new address (or none): unverified until the link sent to it is followed. */
+  async change(userId: number, email: string | null): Promise<void> {
+    if (email !== null && !this.transport) throw badRequest('This server sends no email (no SMTP_URL)')
+    await setEmail(this.db, userId, email)
+    if (email === null || !this.transport) return
+    const token = makeToken(this.secret, {
+      purpose: 'verify',
+      userId,
+      email,
+      expires: Date.now() + VERIFY_TTL_MS,
+    })
+    const mail = verifyMail(`${this.config.publicUrl}/email/verify?token=${token}`)
+    await this.transport.sendMail({ from: this.config.emailFrom, to: email, ...mail })
+  }
+
+  async verify(token: string): Promise<boolean> {
+    const claims = readToken(this.secret, token, 'verify')
+    return (
+      claims !== undefined &&
+      markEmailVerified(this.db, claims.userId, claims.email, new Date().toISOString())
+    )
+  }
+
+  async unsubscribe(token: string): Promise<boolean> {
+    const claims = readToken(this.secret, token, 'unsubscribe')
+    return claims !== undefined && turnEmailOff(this.db, claims.userId, new Date().toISOString())
+  }
+
+  start(): void {
+    if (!this.transport) return
+    this.tick()
+  }
+
+  private tick(): void {
+    if (this.stopped) return
+    this.running = this.sendDue()
+      .catch((error) => this.log.error({ err: error }, 'email digests failed'))
+      .finally(() => {
+        if (this.stopped) return
+        this.timer = setTimeout(() => this.tick(), this.config.emailPollMs)
+        this.timer.unref()
+      })
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.timer)
+    await this.running
+    this.transport?.close()
+  }
+
+  /** Sends every digest due now; returns how many were sent. */
+  async sendDue(): Promise<number> {
+    const transport = this.transport
+    if (!transport) return 0
+    const now = new Date()
+    const dueBefore = new Date(now.getTime() - this.config.emailDelayMs).toISOString()
+    let sent = 0
+    for (const user of await digestCandidates(this.db, dueBefore)) {
+      const id = Number(user.id)
+      const claimed = now.toISOString()
+      if (!(await claimDigest(this.db, id, user.email_digested_through, claimed))) continue
+      try {
+        const messages = await missedMessages(
+          this.db,
+          id,
+          user.email_digested_through ?? '',
+          claimed,
+          DIGEST_MAX,
+        )
+        if (messages.length === 0 || !user.email) continue
+        const unsubscribe = makeToken(this.secret, {
+          purpose: 'unsubscribe',
+          userId: id,
+          email: user.email,
+          expires: now.getTime() + UNSUBSCRIBE_TTL_MS,
+        })
+        const mail = digestMail(
+          messages.map((m) => ({ ...m, conversation_id: Number(m.conversation_id) })),
+          {
+            page: this.config.publicUrl,
+            unsubscribe: `${this.config.publicUrl}/email/unsubscribe?token=${unsubscribe}`,
+          },
+        )
+        await transport.sendMail({
+          from: this.config.emailFrom,
+          to: user.email,
+          ...mail,
+          headers: {
+            'List-Unsubscribe': `<${this.config.publicUrl}/email/unsubscribe?token=${unsubscribe}>`,
+          },
+        })
+        sent++
+      } catch (error) {
+        // Not sent: the next round tries again.
+        await releaseDigest(this.db, id, claimed, user.email_digested_through)
+        this.log.warn({ err: error, userId: id }, 'email digest not sent')
+      }
+    }
+    return sent
+  }
+}

@@ -1,0 +1,197 @@
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import { SMTPServer } from 'smtp-server'
+import t, { type Test } from 'tap'
+import { type Account, buildTestApp, createConversation, MANY_WRITES, register } from './helpers/app.js'
+
+// Email digests against an SMTP server started here. The delay is shortened to 1 s through the
+// config; a test waits for an email to arrive, or, to show that none is due, for the delay to pass
+// and then runs one round of the digests itself.
+
+interface Mail {
+  to: string
+  subject: string
+  text: string
+}
+
+/** Quoted-printable or base64 body of a single-part message, as text. */
+function decodeBody(raw: string): Mail {
+  const [head = '', ...rest] = raw.split('\r\n\r\n')
+  const body = rest.join('\r\n\r\n')
+  const header = (name: string) =>
+    new RegExp(`^${name}: ?(.*(?:\\r\\n[ \\t].*)*)`, 'im').exec(head)?.[1]?.replace(/\r\n[ \t]/g, ' ') ?? ''
+  const encoding = header('Content-Transfer-Encoding').toLowerCase()
+  const text =
+    encoding === 'base64'
+      ? Buffer.from(body, 'base64').toString('utf8')
+      : encoding === 'quoted-printable'
+        ? Buffer.from(
+            body
+              .replace(/=\r\n/g, '')
+              .replace(/=([0-9A-F]{2})/gi, (_, hex) => String.fromCharCode(Number.parseInt(hex, 16))),
+            'latin1',
+          ).toString('utf8')
+        : body
+  return { to: header('To'), subject: header('Subject'), text: text.replace(/\r\n/g, '\n') }
+}
+
+async function startSmtp(t: Test) {
+  const mails: Mail[] = []
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, _session, callback) {
+      const chunks: Buffer[] = []
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+      stream.on('end', () => {
+        mails.push(decodeBody(Buffer.concat(chunks).toString('utf8')))
+        callback()
+      })
+    },
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  const port = (server.server.address() as AddressInfo).port
+  return { url: `smtp://127.0.0.1:${port}`, mails }
+}
+
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
+  const end = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+const DELAY_MS = 1000
+
+async function setup(t: Test) {
+  const smtp = await startSmtp(t)
+  const app = await buildTestApp(t, {
+    ...MANY_WRITES,
+    smtpUrl: smtp.url,
+    emailDelayMs: DELAY_MS,
+    emailPollMs: 50,
+    publicUrl: 'http://parley.test',
+  })
+  return { app, smtp }
+}
+
+const linkPath = (text: string, route: string) => {
+  const match = new RegExp(`http://parley\\.test(/email/${route}\\?token=[A-Za-z0-9_.-]+)`).exec(text)
+  if (!match) throw new Error(`no ${route} link in ${text}`)
+  return match[1] as string
+}
+
+async function send(app: FastifyInstance, who: Account, conversationId: number, content: string) {
+  const response = await app.inject({
+    method: 'POST',
+    url: `/conversations/${conversationId}/messages`,
+    headers: who.auth,
+    payload: { content },
+  })
+  if (response.statusCode !== 201) throw new Error(`send ${response.statusCode}`)
+}
+
+async function verifiedEmail(app: FastifyInstance, smtp: { mails: Mail[] }, who: Account, email: string) {
+  const response = await app.inject({
+    method: 'PATCH',
+    url: '/users/me',
+    headers: who.auth,
+    payload: { email },
+  })
+  if (response.statusCode !== 200) throw new Error(`PATCH ${response.statusCode} ${response.body}`)
+  await until(() => smtp.mails.some((m) => m.to.includes(email)), 'the verification email')
+  const mail = smtp.mails.find((m) => m.to.includes(email)) as Mail
+  const verify = await app.inject({ url: linkPath(mail.text, 'verify') })
+  if (verify.statusCode !== 200) throw new Error(`verify ${verify.statusCode} ${verify.body}`)
+  return mail
+}
+
+t.test('an address is verified by its link before any digest', async (t) => {
+  const { app, smtp } = await setup(t)
+  const [alice, bob] = [await register(app), await register(app)]
+  const conversation = await createConversation(app, alice, [bob])
+  const patch = await app.inject({
+    method: 'PATCH',
+    url: '/users/me',
+    headers: bob.auth,
+    payload: { email: 'bob@example.com' },
+  })
+  t.equal(patch.statusCode, 200)
+  t.notOk('email' in patch.json().user, 'the address is not shown to anyone')
+  await until(() => smtp.mails.length === 1, 'the verification email')
+  t.equal(smtp.mails[0]?.subject, 'Confirm your email address')
+  await send(app, alice, conversation, 'before verification')
+  await new Promise((resolve) => setTimeout(resolve, DELAY_MS + 50))
+  t.equal(await app.email.sendDue(), 0, 'no digest to an unverified address')
+
+  const path = linkPath(smtp.mails[0]?.text ?? '', 'verify')
+  const forged = await app.inject({ url: `${path.slice(0, -2)}xx` })
+  t.equal(forged.statusCode, 400)
+  t.equal(forged.json().code, 'LINK_INVALID')
+  t.equal((await app.inject({ url: path })).statusCode, 200)
+  await until(() => smtp.mails.length === 2, 'the digest once verified')
+  t.match(smtp.mails[1]?.text, /before verification/)
+  t.equal(
+    (await app.inject({ method: 'PATCH', url: '/users/me', headers: bob.auth, payload: { email: 'nope' } }))
+      .statusCode,
+    400,
+  )
+})
+
+t.test('one digest per backlog of missed messages; the unsubscribe link stops them', async (t) => {
+  const { app, smtp } = await setup(t)
+  const [alice, bob, carol] = [await register(app), await register(app), await register(app)]
+  await verifiedEmail(app, smtp, bob, 'bob@example.com')
+  const direct = await createConversation(app, alice, [bob])
+  const group = await createConversation(app, alice, [bob, carol], 'Team')
+  await send(app, alice, group, 'no mention here')
+  await send(app, alice, direct, 'first missed')
+  await send(app, alice, group, `ping @${bob.username}`)
+  await until(() => smtp.mails.length === 2, 'the digest')
+  const digest = smtp.mails[1] as Mail
+  t.equal(digest.to, 'bob@example.com')
+  t.equal(digest.subject, '2 messages you missed')
+  t.match(digest.text, /first missed/)
+  t.match(digest.text, /ping @/)
+  t.notMatch(digest.text, /no mention here/)
+  t.equal(await app.email.sendDue(), 0, 'nothing more for the same messages')
+
+  await send(app, alice, direct, 'second missed')
+  await until(() => smtp.mails.length === 3, 'the next digest')
+  t.match(smtp.mails[2]?.text, /second missed/)
+  t.notMatch(smtp.mails[2]?.text, /first missed/)
+
+  const unsubscribe = await app.inject({ url: linkPath(digest.text, 'unsubscribe') })
+  t.equal(unsubscribe.statusCode, 200)
+  t.same(unsubscribe.json(), { done: true, message: 'You will get no more notification emails.' })
+  await send(app, alice, direct, 'third missed')
+  await new Promise((resolve) => setTimeout(resolve, DELAY_MS + 50))
+  t.equal(await app.email.sendDue(), 0, 'no digest after unsubscribing')
+  t.equal(smtp.mails.length, 3)
+})
+
+t.test('without SMTP_URL an address cannot be set', async (t) => {
+  const app = await buildTestApp(t)
+  const bob = await register(app)
+  const response = await app.inject({
+    method: 'PATCH',
+    url: '/users/me',
+    headers: bob.auth,
+    payload: { email: 'bob@example.com' },
+  })
+  t.equal(response.statusCode, 400)
+  t.equal(
+    (
+      await app.inject({
+        method: 'PATCH',
+        url: '/users/me',
+        headers: bob.auth,
+        payload: { display_name: 'Bob' },
+      })
+    ).statusCode,
+    200,
+  )
+})
