@@ -16,7 +16,7 @@ function foldChar(char: string): string {
   return lower.normalize('NFD').replace(/\p{M}+/gu, '')
 }
 
-const ASCII = /^[\x00-\x7f]*$/
+const ASCII = /^\p{ASCII}*$/u
 
 /** The folded text, and for each of its code units the index in the original it came from. */
 function fold(text: string): { folded: string; origin: number[] | undefined } {
