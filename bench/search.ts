@@ -336,10 +336,11 @@ export function searchMarkdown(run: SearchRun): string {
   const lines = [
     `Search over ${int(run.sizes.messages)} messages in ${run.sizes.conversations} conversations, the searcher a member of ${run.sizes.memberOf}; in process, one core (seeded in ${fmt(run.seedSeconds)} s). Load: ${run.load}`,
     '',
-    '| query | q | results | p50 ms | p99 ms | mean ms |',
-    '| --- | --- | ---: | ---: | ---: | ---: |',
+    '| query | q | results | p50 ms | p99 ms | mean ms | CPU ms per search |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
     ...run.cases.map(
-      (c) => `| ${c.name} | \`${c.q}\` | ${c.results} | ${fmt(c.p50)} | ${fmt(c.p99)} | ${fmt(c.mean)} |`,
+      (c) =>
+        `| ${c.name} | \`${c.q}\` | ${c.results} | ${fmt(c.p50, 2)} | ${fmt(c.p99, 2)} | ${fmt(c.mean, 2)} | ${fmt(c.cpu, 2)} |`,
     ),
     '',
     `Mixed searches (the queries above in turn): ${fmt(run.mixedPerSecond)} /s (${fmt(run.mixedPerCpuSecond)} per CPU second).`,

@@ -13,7 +13,7 @@ import {
   tsQueryText,
   wordsOf,
 } from './query.js'
-import { snippetOf } from './snippet.js'
+import { snippetOf, termPatterns } from './snippet.js'
 
 export interface SearchQuery {
   q?: string
@@ -120,10 +120,11 @@ export async function searchMessagesOf(
   const rows = await searchMessages(ctx.db, matchOf(terms), { ...filter, conversationIds })
   const shown = rows.slice(0, limit)
   const views = await messageViews(ctx.db, shown)
+  const patterns = termPatterns(terms)
   const results = views.map((message) => ({
     message,
     conversation_id: message.conversation_id,
-    ...snippetOf(message.content ?? '', terms),
+    ...snippetOf(message.content ?? '', patterns),
   }))
   const hasMore = rows.length > limit
   return { results, has_more: hasMore, cursor: hasMore ? encodeCursor(views[views.length - 1].id) : null }
