@@ -51,7 +51,7 @@ export function emailState(db: Db, userId: number) {
 
 /**
  * What a digest tells of: messages to the account it has not read, in a direct conversation or
- * naming it by `@username` (the stand-in for stored mentions), created after `after`.
+ * mentioning it (`@username`, `@all`, `@here`, as resolved at send time), created after `after`.
  */
 function missed(db: Db, after: string) {
   return db
@@ -62,14 +62,18 @@ function missed(db: Db, after: string) {
         .onRef('m.id', '>', 'cm.last_read_message_id'),
     )
     .innerJoin('conversations as c', 'c.id', 'm.conversation_id')
-    .innerJoin('users as u', 'u.id', 'cm.user_id')
     .whereRef('m.sender_id', '<>', 'cm.user_id')
     .where('m.deleted_at', 'is', null)
     .where('m.created_at', '>', after)
     .where((eb) =>
       eb.or([
         eb('c.kind', '=', 'direct'),
-        eb(sql`lower(m.content)`, 'like', sql`${'%@'} || u.username_key || ${'%'}`),
+        // Stored mentions are JSON ids without spaces (`[3,17]`): ",3,17," holds ",<id>,".
+        eb(
+          sql`',' || substr(m.mentions, 2, length(m.mentions) - 2) || ','`,
+          'like',
+          sql`'%,' || cm.user_id || ',%'`,
+        ),
       ]),
     )
 }
