@@ -4,6 +4,7 @@ import * as conversations from './0002_conversations.js'
 import * as unreadCounts from './0003_unread_counts.js'
 import * as deletedUsernameKeys from './0004_deleted_username_keys.js'
 import * as filesUploader from './0005_files_uploader.js'
+import * as teamAdmin from './0009_team_admin.js'
 
 /**
  * Every migration, by the name it is recorded under, applied in name order. A new migration is a
@@ -15,4 +16,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0003_unread_counts': unreadCounts,
   '0004_deleted_username_keys': deletedUsernameKeys,
   '0005_files_uploader': filesUploader,
+  '0009_team_admin': teamAdmin,
 }

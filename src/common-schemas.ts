@@ -25,6 +25,7 @@ export const User = Type.Object(
     last_seen_at: Type.Union([Timestamp, Type.Null()]),
     created_at: Timestamp,
     deleted: Type.Boolean({ description: 'The account was deleted; kept as the sender of old messages' }),
+    deactivated: Type.Boolean({ description: 'An admin suspended the account: it cannot log in' }),
   },
   { $id: 'User' },
 )

@@ -40,12 +40,25 @@ export interface Config {
    * request body (uploads get longer, by their size: see src/http-timeouts.ts).
    */
   requestTimeoutMs: number
+  /** Who may register, until an admin changes it (the saved value wins then): REGISTRATION. */
+  registration: RegistrationMode
   /** When set, GET /metrics needs `Authorization: Bearer <this>`; otherwise it is public. */
   metricsToken: string | undefined
   /** A typing state lapses (announced as stopped) this long after its last renewal; not from the environment. */
   typingLapseMs: number
   /** The argon2id cost of new password hashes: PRODUCTION_ARGON2, or TEST_ARGON2 in tests only. */
   argon2: Argon2Cost
+}
+
+export const REGISTRATION_MODES = ['open', 'invite', 'closed'] as const
+export type RegistrationMode = (typeof REGISTRATION_MODES)[number]
+
+function registration(env: Env): RegistrationMode {
+  const raw = env.REGISTRATION
+  if (raw === undefined || raw === '') return 'open'
+  const mode = REGISTRATION_MODES.find((item) => item === raw)
+  if (!mode) throw new ConfigError('REGISTRATION', raw, REGISTRATION_MODES.join(', '))
+  return mode
 }
 
 export interface Argon2Cost {
@@ -156,6 +169,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
     metricsToken: env.METRICS_TOKEN || undefined,
+    registration: registration(env),
     argon2: boolean(env, 'PARLEY_TEST_FAST_HASH', false) ? TEST_ARGON2 : PRODUCTION_ARGON2,
     // The protocol's 6 s: tests shorten it through testConfig.
     typingLapseMs: 6000,

@@ -27,6 +27,7 @@ export const Message = Type.Object(
     created_at: Timestamp,
     edited_at: Type.Union([Timestamp, Type.Null()]),
     deleted: Type.Boolean(),
+    deleted_by: Type.Optional(Type.Integer({ description: 'Once deleted: who deleted it' })),
   },
   { $id: 'Message' },
 )

@@ -34,6 +34,8 @@ export interface MessageView {
   created_at: string
   edited_at: string | null
   deleted: boolean
+  /** Who deleted it, once deleted (when recorded). */
+  deleted_by?: number
 }
 
 export interface ConversationView {
@@ -81,6 +83,7 @@ export function toMessageView(row: MessageRow, attachments: FileView[] = []): Me
     created_at: row.created_at,
     edited_at: row.edited_at,
     deleted,
+    ...(deleted && row.deleted_by != null ? { deleted_by: Number(row.deleted_by) } : {}),
   }
 }
 

@@ -15,6 +15,8 @@ export interface UsersTable {
   last_seen_at: string | null
   /** Set when the account is deleted; the row stays so old messages keep a sender. */
   deleted_at: string | null
+  /** Set while an admin has suspended the account: no login, no sessions. */
+  deactivated_at: Generated<string | null>
 }
 
 export interface SessionsTable {
@@ -26,6 +28,9 @@ export interface SessionsTable {
   last_used_at: string
   expires_at: string
   user_agent: string | null
+  ip: Generated<string | null>
+  /** A personal API token's name; null for a login session. */
+  token_name: Generated<string | null>
 }
 
 export interface ContactsTable {
@@ -68,6 +73,8 @@ export interface MessagesTable {
   created_at: string
   edited_at: string | null
   deleted_at: string | null
+  /** Who deleted it: the sender, a project's owner or an admin (null before this was recorded). */
+  deleted_by: Generated<number | null>
   /** The conversation's change number of this message's latest creation, edit or deletion. */
   change_seq: number
 }
@@ -95,6 +102,42 @@ export interface FilesTable {
   created_at: string
 }
 
+export interface SettingsTable {
+  key: string
+  value: string
+}
+
+export interface InvitesTable {
+  id: Generated<number>
+  code: string
+  code_hash: string
+  created_by: number
+  created_at: string
+  expires_at: string | null
+  max_uses: number | null
+  uses: Generated<number>
+}
+
+export interface PasswordResetsTable {
+  id: Generated<number>
+  token_hash: string
+  user_id: number
+  created_by: number | null
+  created_at: string
+  expires_at: string
+  used_at: string | null
+}
+
+export interface AuditLogTable {
+  id: Generated<number>
+  actor_id: number
+  action: string
+  target_user_id: number | null
+  /** JSON text. */
+  details: string
+  created_at: string
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -104,6 +147,10 @@ export interface Database {
   messages: MessagesTable
   projects: ProjectsTable
   files: FilesTable
+  settings: SettingsTable
+  invites: InvitesTable
+  password_resets: PasswordResetsTable
+  audit_log: AuditLogTable
 }
 
 export type UserRow = Selectable<UsersTable>
@@ -113,3 +160,5 @@ export type ConversationRow = Selectable<ConversationsTable>
 export type MessageRow = Selectable<MessagesTable>
 export type FileRow = Selectable<FilesTable>
 export type ProjectRow = Selectable<ProjectsTable>
+export type InviteRow = Selectable<InvitesTable>
+export type AuditRow = Selectable<AuditLogTable>

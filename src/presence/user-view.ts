@@ -11,6 +11,7 @@ export interface UserView {
   last_seen_at: string | null
   created_at: string
   deleted: boolean
+  deactivated: boolean
 }
 
 /**
@@ -35,5 +36,6 @@ export function toUserView(row: UserViewRow, presence: PresenceView): UserView {
     last_seen_at: visible ? row.last_seen_at : null,
     created_at: row.created_at,
     deleted: row.deleted_at !== null,
+    deactivated: row.deactivated_at !== null,
   }
 }
