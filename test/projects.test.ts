@@ -75,6 +75,7 @@ t.test('POST /projects: a project with its own project conversation and members'
   t.same(ids(one.body.members), [owner.id, ann.id])
   t.same(Object.keys(one.body.members[0]).sort(), [
     'created_at',
+    'deactivated',
     'deleted',
     'display_name',
     'id',

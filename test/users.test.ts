@@ -3,6 +3,7 @@ import { type Account, buildTestApp, register } from './helpers/app.js'
 
 const USER_KEYS = [
   'created_at',
+  'deactivated',
   'deleted',
   'display_name',
   'id',
