@@ -108,6 +108,10 @@ async function routes(app: FastifyInstance): Promise<void> {
   routes.post(
     '/invites',
     {
+      // A POST without a body asks for the defaults.
+      preValidation: async (request) => {
+        request.body ??= {}
+      },
       schema: {
         tags: ['admin'],
         summary: 'Make an invitation',
@@ -116,7 +120,7 @@ async function routes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const row = await createInvite(ctx, actor(request), request.body ?? {})
+      const row = await createInvite(ctx, actor(request), request.body)
       return reply.status(201).send({ invite: inviteView(row, originOf(request)) })
     },
   )
