@@ -8,10 +8,12 @@
 // composer.js the open conversation; presence.js follows who is online and who is a member;
 // details.js, project-files.js and uploads.js the members and files.
 import { ApiError, api } from '/client/parley-client.js'
+import { setupAdminMenu } from './admin-menu.js'
 import { setupAuth, showAuth } from './auth.js'
 import { setupComposer } from './composer.js'
 import { setupConversationView } from './conversation-view.js'
 import { setupDetails } from './details.js'
+import { setupLinks } from './join.js'
 import { setupNewConversation } from './new-conversation.js'
 import { setupProjects } from './projects.js'
 import { setupReceipts } from './receipts.js'
@@ -28,6 +30,8 @@ setupReceipts()
 setupComposer()
 setupDetails()
 setupUploads()
+setupAdminMenu()
+setupLinks()
 
 async function boot() {
   try {
