@@ -7,6 +7,7 @@ import * as filesUploader from './0005_files_uploader.js'
 import * as search from './0006_search.js'
 import * as mentions from './0007_mentions.js'
 import * as notifications from './0008_notifications.js'
+import * as teamAdmin from './0009_team_admin.js'
 import * as imagesAvatars from './0010_images_avatars.js'
 
 /**
@@ -22,5 +23,6 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0006_search': search,
   '0007_mentions': mentions,
   '0008_notifications': notifications,
+  '0009_team_admin': teamAdmin,
   '0010_images_avatars': imagesAvatars,
 }

@@ -12,12 +12,14 @@
 // messages and files; push.js notifications on
 // this device (with the service worker sw.js).
 import { ApiError, api } from '/client/parley-client.js'
+import { setupAdminMenu } from './admin-menu.js'
 import { setupAuth, showAuth } from './auth.js'
 import { initAvatarUpload } from './avatar-upload.js'
 import { setupComposer } from './composer.js'
 import { setupContacts } from './contacts.js'
 import { setupConversationView } from './conversation-view.js'
 import { setupDetails } from './details.js'
+import { setupLinks } from './join.js'
 import { setupMentions } from './mentions.js'
 import { setupNewConversation } from './new-conversation.js'
 import { setupNotifications } from './notifications.js'
@@ -44,6 +46,8 @@ setupNotifications()
 initAvatarUpload()
 setupSearch() // message search: search.js
 setupPush()
+setupAdminMenu()
+setupLinks()
 
 async function boot() {
   try {

@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Kind, type TSchema } from '@sinclair/typebox'
+import * as adminSchemas from '../src/admin/schemas.js'
 import { asyncApiDocument } from '../src/api-docs/asyncapi.js'
 import { selfContained } from '../src/api-docs/json-schema.js'
 import * as authSchemas from '../src/auth/schemas.js'
@@ -37,6 +38,7 @@ export function renderSchemas(): Map<string, string> {
   const modules: Record<string, Record<string, unknown>> = {
     common: commonSchemas,
     auth: authSchemas,
+    admin: adminSchemas,
     users: userSchemas,
     conversations: conversationSchemas,
     projects: projectSchemas,

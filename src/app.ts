@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { adminRoutes } from './admin/routes.js'
 import { SHARED_SCHEMAS } from './api-docs/json-schema.js'
 import { authRoutes } from './auth/routes.js'
+import { sessionRoutes } from './auth/session-routes.js'
 import { cachesPlugin } from './caches/plugin.js'
 import type { Config } from './config.js'
 import { contextPlugin } from './conversations/context.js'
@@ -85,7 +87,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     await app.register(emailPlugin)
     await app.register(httpApiPlugin)
     await app.register(authRoutes)
+    await app.register(sessionRoutes)
     await app.register(userRoutes)
+    await app.register(adminRoutes)
     await app.register(conversationRoutes)
     await app.register(projectRoutes)
     await app.register(fileRoutes)

@@ -29,6 +29,7 @@ export const User = Type.Object(
       description:
         'A 256x256 WebP (GET /users/:id/avatar), versioned so a new picture gets a new URL; null when none',
     }),
+    deactivated: Type.Boolean({ description: 'An admin suspended the account: it cannot log in' }),
   },
   { $id: 'User' },
 )

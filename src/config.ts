@@ -40,6 +40,8 @@ export interface Config {
    * request body (uploads get longer, by their size: see src/http-timeouts.ts).
    */
   requestTimeoutMs: number
+  /** Who may register, until an admin changes it (the saved value wins then): REGISTRATION. */
+  registration: RegistrationMode
   /** When set, GET /metrics needs `Authorization: Bearer <this>`; otherwise it is public. */
   metricsToken: string | undefined
   /** A typing state lapses (announced as stopped) this long after its last renewal; not from the environment. */
@@ -73,6 +75,17 @@ export interface Config {
   publicUrl: string
   /** The argon2id cost of new password hashes: PRODUCTION_ARGON2, or TEST_ARGON2 in tests only. */
   argon2: Argon2Cost
+}
+
+export const REGISTRATION_MODES = ['open', 'invite', 'closed'] as const
+export type RegistrationMode = (typeof REGISTRATION_MODES)[number]
+
+function registration(env: Env): RegistrationMode {
+  const raw = env.REGISTRATION
+  if (raw === undefined || raw === '') return 'open'
+  const mode = REGISTRATION_MODES.find((item) => item === raw)
+  if (!mode) throw new ConfigError('REGISTRATION', raw, REGISTRATION_MODES.join(', '))
+  return mode
 }
 
 export interface Argon2Cost {
@@ -241,6 +254,7 @@ export function loadConfig(env: Env = process.env): Config {
     emailDelayMs: integer(env, 'EMAIL_DELAY_MINUTES', 10, 1, 7 * 24 * 60) * 60_000,
     emailPollMs: 30_000,
     publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${env.PORT || 3000}`, ['http:', 'https:']) as string,
+    registration: registration(env),
     argon2: boolean(env, 'PARLEY_TEST_FAST_HASH', false) ? TEST_ARGON2 : PRODUCTION_ARGON2,
     // The protocol's 6 s: tests shorten it through testConfig.
     typingLapseMs: 6000,

@@ -50,6 +50,7 @@ t.test('the OpenAPI document at /docs is valid and complete', async (t) => {
       'GET /healthz',
       'POST /auth/login',
       'POST /auth/register',
+      'POST /auth/reset',
     ],
     'the public ones (the emailed links carry a signed token instead)',
   )

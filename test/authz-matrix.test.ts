@@ -366,6 +366,90 @@ const HTTP: HttpRow[] = [
     request: (f) => ({ path: `/conversations/${f.projectConversation}/messages` }),
     cells: [401, 404, 200, 200, 404, 404, 401],
   },
+  // My sessions and tokens; team administration (admins only)
+  {
+    route: 'GET /auth/sessions',
+    request: () => ({ path: '/auth/sessions' }),
+    cells: [401, 200, 200, 200, 200, 200, 401],
+  },
+  {
+    route: 'DELETE /auth/sessions/:unknown',
+    request: () => ({ path: '/auth/sessions/999999999' }),
+    cells: [401, 404, 404, 404, 404, 404, 401],
+  },
+  {
+    route: 'POST /auth/tokens',
+    request: () => ({ path: '/auth/tokens', body: { name: 'matrix' } }),
+    cells: [401, 201, 201, 201, 201, 201, 401],
+  },
+  {
+    route: 'GET /auth/tokens',
+    request: () => ({ path: '/auth/tokens' }),
+    cells: [401, 200, 200, 200, 200, 200, 401],
+  },
+  {
+    route: 'DELETE /auth/tokens/:unknown',
+    request: () => ({ path: '/auth/tokens/999999999' }),
+    cells: [401, 404, 404, 404, 404, 404, 401],
+  },
+  {
+    route: 'POST /auth/reset (unknown token)',
+    request: () => ({
+      path: '/auth/reset',
+      body: { token: 'x'.repeat(43), new_password: 'another horse battery' },
+    }),
+    cells: [400, 400, 400, 400, 400, 400, 400],
+  },
+  {
+    route: 'PATCH /users/:id',
+    request: (f) => ({ path: `/users/${f.target}`, body: { role: 'user' } }),
+    cells: [401, 403, 403, 403, 200, 403, 401],
+  },
+  {
+    route: 'POST /users/:id/deactivate',
+    request: (f) => ({ path: `/users/${f.target}/deactivate` }),
+    cells: [401, 403, 403, 403, 200, 403, 401],
+  },
+  {
+    route: 'POST /users/:id/reactivate',
+    request: (f) => ({ path: `/users/${f.target}/reactivate` }),
+    cells: [401, 403, 403, 403, 200, 403, 401],
+  },
+  {
+    route: 'POST /users/:id/password-reset',
+    request: (f) => ({ path: `/users/${f.target}/password-reset` }),
+    cells: [401, 403, 403, 403, 201, 403, 401],
+  },
+  {
+    route: 'GET /admin/settings',
+    request: () => ({ path: '/admin/settings' }),
+    cells: [401, 403, 403, 403, 200, 403, 401],
+  },
+  {
+    route: 'PATCH /admin/settings',
+    request: () => ({ path: '/admin/settings', body: { registration: 'open' } }),
+    cells: [401, 403, 403, 403, 200, 403, 401],
+  },
+  {
+    route: 'POST /invites',
+    request: () => ({ path: '/invites', body: { max_uses: 1 } }),
+    cells: [401, 403, 403, 403, 201, 403, 401],
+  },
+  {
+    route: 'GET /invites',
+    request: () => ({ path: '/invites' }),
+    cells: [401, 403, 403, 403, 200, 403, 401],
+  },
+  {
+    route: 'DELETE /invites/:unknown',
+    request: () => ({ path: '/invites/nosuchinvitecode0000' }),
+    cells: [401, 403, 403, 403, 404, 403, 401],
+  },
+  {
+    route: 'GET /admin/audit',
+    request: () => ({ path: '/admin/audit' }),
+    cells: [401, 403, 403, 403, 200, 403, 401],
+  },
   // Open to all
   {
     route: 'GET /healthz',

@@ -76,6 +76,7 @@ t.test('POST /projects: a project with its own project conversation and members'
   t.same(Object.keys(one.body.members[0]).sort(), [
     'avatar_url',
     'created_at',
+    'deactivated',
     'deleted',
     'display_name',
     'id',

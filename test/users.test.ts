@@ -4,6 +4,7 @@ import { type Account, buildTestApp, register } from './helpers/app.js'
 const USER_KEYS = [
   'avatar_url',
   'created_at',
+  'deactivated',
   'deleted',
   'display_name',
   'id',

@@ -117,6 +117,13 @@ export function requireUser(ctx: AppContext, options: { fresh?: boolean } = {}) 
   return guard
 }
 
+/** Personal API tokens may not change the password or delete the account: a login session must. */
+export function requireLoginSession(auth: Auth): void {
+  if (auth.session.apiToken) {
+    throw forbidden('An API token cannot do this: log in with your password', 'TOKEN_NOT_ALLOWED')
+  }
+}
+
 /** The authenticated caller of a route guarded by requireUser. */
 export function authOf(request: FastifyRequest): Auth {
   if (!request.auth) throw unauthorized()

@@ -1,12 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { errors, NoContent, UserEnvelope } from '../common-schemas.js'
 import { createSession, deleteSession } from '../db/queries/sessions.js'
 import { presenceOfPeers } from '../presence/scope.js'
 import { toUserView } from '../presence/user-view.js'
 import { changePassword, checkCredentials, checkPassword, deleteAccount, register } from './accounts.js'
-import { authOf, requireUser, SESSION_COOKIE } from './authenticate.js'
+import { authOf, requireLoginSession, requireUser, SESSION_COOKIE } from './authenticate.js'
 import { AuthResponse, ChangePasswordBody, DeleteAccountBody, LoginBody, RegisterBody } from './schemas.js'
 
 async function routes(app: FastifyInstance): Promise<void> {
@@ -19,8 +19,11 @@ async function routes(app: FastifyInstance): Promise<void> {
   // Only ever the caller's own account: presence they always see.
   const view = (row: Parameters<typeof toUserView>[0]) => toUserView(row, presenceOfPeers(ctx))
 
-  async function startSession(reply: FastifyReply, userId: number, userAgent: string | undefined) {
-    const { token } = await createSession(ctx.db, ctx.config, userId, userAgent)
+  async function startSession(reply: FastifyReply, userId: number, request: FastifyRequest) {
+    const { token } = await createSession(ctx.db, ctx.config, userId, {
+      userAgent: request.headers['user-agent'],
+      ip: request.ip,
+    })
     reply.setCookie(SESSION_COOKIE, token, {
       httpOnly: true,
       sameSite: 'lax',
@@ -39,12 +42,12 @@ async function routes(app: FastifyInstance): Promise<void> {
         tags: ['auth'],
         summary: 'Create an account and log in',
         body: RegisterBody,
-        response: { 201: AuthResponse, ...errors(400, 409, 429) },
+        response: { 201: AuthResponse, ...errors(400, 403, 409, 429) },
       },
     },
     async (request, reply) => {
       const user = await register(ctx, request.body)
-      const token = await startSession(reply, user.id, request.headers['user-agent'])
+      const token = await startSession(reply, user.id, request)
       return reply.status(201).send({ user: view(user), token })
     },
   )
@@ -57,12 +60,12 @@ async function routes(app: FastifyInstance): Promise<void> {
         tags: ['auth'],
         summary: 'Log in: a new session',
         body: LoginBody,
-        response: { 200: AuthResponse, ...errors(400, 401, 429) },
+        response: { 200: AuthResponse, ...errors(400, 401, 403, 429) },
       },
     },
     async (request, reply) => {
       const user = await checkCredentials(ctx, request.body.username, request.body.password)
-      const token = await startSession(reply, user.id, request.headers['user-agent'])
+      const token = await startSession(reply, user.id, request)
       return { user: view(user), token }
     },
   )
@@ -101,11 +104,12 @@ async function routes(app: FastifyInstance): Promise<void> {
         tags: ['auth'],
         summary: 'Change password; every other session ends',
         body: ChangePasswordBody,
-        response: { 204: NoContent, ...errors(400, 401) },
+        response: { 204: NoContent, ...errors(400, 401, 403) },
       },
     },
     async (request, reply) => {
       const { user, session } = authOf(request)
+      requireLoginSession(authOf(request))
       await changePassword(ctx, user, session.id, request.body.current_password, request.body.new_password)
       return reply.status(204).send(null)
     },
@@ -120,11 +124,12 @@ async function routes(app: FastifyInstance): Promise<void> {
         tags: ['auth'],
         summary: 'Delete my account',
         body: DeleteAccountBody,
-        response: { 204: NoContent, ...errors(400, 401) },
+        response: { 204: NoContent, ...errors(400, 401, 403) },
       },
     },
     async (request, reply) => {
       const { user } = authOf(request)
+      requireLoginSession(authOf(request))
       await checkPassword(user, request.body.password)
       await deleteAccount(ctx, user.id)
       reply.clearCookie(SESSION_COOKIE, { path: '/' })

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { User } from '../common-schemas.js'
+import { Timestamp, User } from '../common-schemas.js'
 
 export const Username = Type.String({
   minLength: 3,
@@ -12,7 +12,18 @@ export const Password = Type.String({ minLength: 8, maxLength: 256, description:
 export const DisplayName = Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' })
 
 export const RegisterBody = Type.Object(
-  { username: Username, password: Password, display_name: Type.Optional(DisplayName) },
+  {
+    username: Username,
+    password: Password,
+    display_name: Type.Optional(DisplayName),
+    invite: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description: 'An invitation code (registration "invite")',
+      }),
+    ),
+  },
   { additionalProperties: false },
 )
 
@@ -38,3 +49,38 @@ export const AuthResponse = Type.Object({
   user: Type.Ref(User),
   token: Type.String({ description: 'The session token, usable as Authorization: Bearer <token>' }),
 })
+
+export const SessionObject = Type.Object({
+  id: Type.Integer({ description: 'The session row, never its token' }),
+  created_at: Timestamp,
+  last_used_at: Timestamp,
+  user_agent: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  current: Type.Boolean({ description: 'The session this request came with' }),
+})
+export const SessionList = Type.Object({ sessions: Type.Array(SessionObject) })
+
+export const TokenObject = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  created_at: Timestamp,
+  last_used_at: Type.Union([Timestamp, Type.Null()], { description: 'null until first used' }),
+  expires_at: Type.Union([Timestamp, Type.Null()], { description: 'null: never' }),
+})
+export const CreateTokenBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' }),
+    expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+  },
+  { additionalProperties: false },
+)
+export const TokenCreated = Type.Object({
+  token: TokenObject,
+  secret: Type.String({ description: 'Starts with pat_; shown this once, usable as Authorization: Bearer' }),
+})
+export const TokenList = Type.Object({ tokens: Type.Array(TokenObject) })
+
+export const ResetBody = Type.Object(
+  { token: Type.String({ minLength: 1, maxLength: 256 }), new_password: Password },
+  { additionalProperties: false },
+)

@@ -45,6 +45,7 @@ export class SessionCache {
     this.unsubscribe = hub.subscribe((event) => {
       if (event.kind === 'close_sessions') this.dropSessions(event.sessionIds)
       else if (event.kind === 'close_users') this.dropUsers(event.userIds)
+      else if (event.kind === 'role_changed') this.dropUsers([event.userId])
     })
     // Events published while the bus was cut never arrived here: start over.
     this.unsubscribeRestored = hub.onBusRestored?.(() => this.clear()) ?? (() => {})
@@ -61,7 +62,7 @@ export class SessionCache {
     if (
       entry &&
       now - entry.loadedMs < SESSION_CACHE_TTL_MS &&
-      sessionState(entry.lastUsedMs, entry.expiresMs, now, this.config) === 'live'
+      sessionState(entry.lastUsedMs, entry.expiresMs, now, this.config, entry.session.apiToken) === 'live'
     ) {
       return entry
     }

@@ -9,7 +9,13 @@ export type ConversationEvent =
   // `cursor`: the change number the change got, where a client that saw it resumes from.
   | { type: 'message'; message: MessageView; cursor: number }
   | { type: 'message_updated'; message: MessageView; cursor: number }
-  | { type: 'message_deleted'; conversation_id: number; message_id: number; cursor: number }
+  | {
+      type: 'message_deleted'
+      conversation_id: number
+      message_id: number
+      deleted_by?: number
+      cursor: number
+    }
   | { type: 'read'; conversation_id: number; user_id: number; message_id: number }
   // To the members a new message (or a new mention in an edit) should notify, with why.
   | {

@@ -2,6 +2,7 @@ import { unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Kysely, Transaction } from 'kysely'
 import type { AppContext } from '../context.js'
+import { insertAudit } from '../db/queries/audit-log.js'
 import { bumpChangeSeq, findChangeWindow } from '../db/queries/conversations.js'
 import { deleteFilesOfMessage } from '../db/queries/files.js'
 import {
@@ -14,6 +15,7 @@ import {
 } from '../db/queries/messages.js'
 import { findProjectOwner } from '../db/queries/projects.js'
 import { moveReadPointer, recountMentions, uncountDeleted } from '../db/queries/unread-counts.js'
+import { findUserById } from '../db/queries/users.js'
 import type { Database, MessageRow } from '../db/types.js'
 import { AppError, badRequest, conflict, forbidden, notFound } from '../errors.js'
 import { nowIso } from '../time.js'
@@ -165,7 +167,10 @@ export async function editMessage(
   return message
 }
 
-/** The sender deletes, and so may the owner of the project the conversation belongs to. */
+/**
+ * The sender deletes, and so may the owner of the project the conversation belongs to, and any
+ * admin who is a member (moderation: recorded in the audit log). The row records who deleted it.
+ */
 export async function deleteMessage(
   ctx: AppContext,
   actorId: number,
@@ -176,8 +181,12 @@ export async function deleteMessage(
   ctx.limits.spendWrite(actorId)
   const conversation = await requireMembership(ctx, conversationId, actorId)
   const existing = await findMessage(ctx, conversationId, messageId)
-  if (Number(existing.sender_id) !== actorId && !(await ownsProject(ctx, conversation.project_id, actorId))) {
-    throw forbidden("Only the sender or the project's owner may delete a message")
+  const senderId = Number(existing.sender_id)
+  let moderation = false
+  if (senderId !== actorId && !(await ownsProject(ctx, conversation.project_id, actorId))) {
+    // The role read afresh: a demotion applies at once.
+    moderation = (await findUserById(ctx.db, actorId))?.role === 'admin'
+    if (!moderation) throw forbidden("Only the sender, the project's owner or an admin may delete a message")
   }
   const lockConversation = { key: conversationId }
   const { removedFiles, changeSeq } = await ctx.writes.run(async (trx) => {
@@ -185,7 +194,12 @@ export async function deleteMessage(
     // The text is gone for good; the row stays as a tombstone so the change feed can say so.
     // Only the first of two deletes at once gets the row: the other is rolled back to its
     // savepoint (change number included) and answers NOT_FOUND, as for any deleted message.
-    const deleted = await tombstone(trx, conversationId, messageId, { deletedAt: nowIso(), changeSeq })
+    const deletedAt = nowIso()
+    const deleted = await tombstone(trx, conversationId, messageId, {
+      deletedAt,
+      changeSeq,
+      deletedBy: actorId,
+    })
     if (!deleted) throw notFound('Message')
     await uncountDeleted(trx, {
       conversationId,
@@ -193,6 +207,15 @@ export async function deleteMessage(
       senderId: Number(deleted.sender_id),
       mentions: parseMentions(deleted.mentions),
     })
+    if (moderation) {
+      await insertAudit(trx, {
+        actor_id: actorId,
+        action: 'message_deleted',
+        target_user_id: senderId,
+        details: { conversation_id: conversationId, message_id: messageId },
+        created_at: deletedAt,
+      })
+    }
     // A project's files outlive the announcement; files sent into a conversation go with their message.
     return { removedFiles: await deleteFilesOfMessage(trx, messageId), changeSeq }
   }, lockConversation)
@@ -202,6 +225,7 @@ export async function deleteMessage(
     type: 'message_deleted',
     conversation_id: conversationId,
     message_id: messageId,
+    deleted_by: actorId,
     cursor: changeSeq,
   })
 }

@@ -37,6 +37,7 @@ export const Message = Type.Object(
     mentions: Type.Array(Type.Integer(), {
       description: 'The user ids it mentions (@username, @all, @here), resolved when sent and at each edit',
     }),
+    deleted_by: Type.Optional(Type.Integer({ description: 'Once deleted: who deleted it' })),
   },
   { $id: 'Message' },
 )

@@ -42,6 +42,8 @@ export interface MessageView {
   deleted: boolean
   /** The user ids it mentions, resolved when it was sent (and again at each edit). */
   mentions: number[]
+  /** Who deleted it, once deleted (when recorded). */
+  deleted_by?: number
 }
 
 export interface ConversationView {
@@ -95,6 +97,7 @@ export function toMessageView(row: MessageRow, attachments: FileView[] = []): Me
     edited_at: row.edited_at,
     deleted,
     mentions: deleted ? [] : parseMentions(row.mentions),
+    ...(deleted && row.deleted_by != null ? { deleted_by: Number(row.deleted_by) } : {}),
   }
 }
 

@@ -25,6 +25,8 @@ export interface UsersTable {
   email_off_at: Generated<string | null>
   /** Missed messages created up to this time were in a digest already. */
   email_digested_through: Generated<string | null>
+  /** Set while an admin has suspended the account: no login, no sessions. */
+  deactivated_at: Generated<string | null>
 }
 
 export interface SessionsTable {
@@ -36,6 +38,9 @@ export interface SessionsTable {
   last_used_at: string
   expires_at: string
   user_agent: string | null
+  ip: Generated<string | null>
+  /** A personal API token's name; null for a login session. */
+  token_name: Generated<string | null>
 }
 
 export interface ContactsTable {
@@ -80,6 +85,8 @@ export interface MessagesTable {
   created_at: string
   edited_at: string | null
   deleted_at: string | null
+  /** Who deleted it: the sender, a project's owner or an admin (null before this was recorded). */
+  deleted_by: Generated<number | null>
   /** The conversation's change number of this message's latest creation, edit or deletion. */
   change_seq: number
   /** The user ids it mentions, as JSON text (`[3,17]`); null when none. */
@@ -156,6 +163,42 @@ export interface ServerSecretsTable {
   value: string
 }
 
+export interface SettingsTable {
+  key: string
+  value: string
+}
+
+export interface InvitesTable {
+  id: Generated<number>
+  code: string
+  code_hash: string
+  created_by: number
+  created_at: string
+  expires_at: string | null
+  max_uses: number | null
+  uses: Generated<number>
+}
+
+export interface PasswordResetsTable {
+  id: Generated<number>
+  token_hash: string
+  user_id: number
+  created_by: number | null
+  created_at: string
+  expires_at: string
+  used_at: string | null
+}
+
+export interface AuditLogTable {
+  id: Generated<number>
+  actor_id: number
+  action: string
+  target_user_id: number | null
+  /** JSON text. */
+  details: string
+  created_at: string
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -170,6 +213,10 @@ export interface Database {
   push_outbox: PushOutboxTable
   push_deliveries: PushDeliveriesTable
   server_secrets: ServerSecretsTable
+  settings: SettingsTable
+  invites: InvitesTable
+  password_resets: PasswordResetsTable
+  audit_log: AuditLogTable
 }
 
 export type UserRow = Selectable<UsersTable>
@@ -181,3 +228,5 @@ export type FileRow = Selectable<FilesTable>
 export type ProjectRow = Selectable<ProjectsTable>
 export type PushSubscriptionRow = Selectable<PushSubscriptionsTable>
 export type PushDeliveryRow = Selectable<PushDeliveriesTable>
+export type InviteRow = Selectable<InvitesTable>
+export type AuditRow = Selectable<AuditLogTable>

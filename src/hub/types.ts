@@ -25,6 +25,8 @@ export type HubEvent =
   | { kind: 'close_sessions'; sessionIds: number[]; code: number; reason: string }
   /** Close every socket of these users (account deleted). */
   | { kind: 'close_users'; userIds: number[]; code: number; reason: string }
+  /** An admin changed a user's role: cached sessions drop, open sockets take the new role. */
+  | { kind: 'role_changed'; userId: number; role: 'user' | 'admin' }
   /** A conversation's members changed: cached member lists are dropped on every node. */
   | { kind: 'members_changed'; conversationId: number }
   /** A user left a conversation: their sockets stop hearing its room at once. */

@@ -13,6 +13,7 @@ export interface UserView {
   deleted: boolean
   /** The avatar's URL with its version (a new picture, a new URL); null when there is none. */
   avatar_url: string | null
+  deactivated: boolean
 }
 
 /**
@@ -38,5 +39,6 @@ export function toUserView(row: UserViewRow, presence: PresenceView): UserView {
     created_at: row.created_at,
     deleted: row.deleted_at !== null,
     avatar_url: row.avatar_name === null ? null : `/users/${id}/avatar?v=${Number(row.avatar_version)}`,
+    deactivated: row.deactivated_at !== null,
   }
 }

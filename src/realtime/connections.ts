@@ -8,7 +8,7 @@ export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 export interface Connection {
   id: string
   userId: number
-  /** The user's role (it never changes): admins see everyone's presence. */
+  /** The user's role (kept current by role_changed): admins see everyone's presence. */
   role: 'user' | 'admin'
   sessionId: number
   socket: WebSocket
@@ -140,6 +140,9 @@ export class Connections {
           for (const connection of this.byUser.get(userId) ?? [])
             connection.socket.close(event.code, event.reason)
         }
+        return
+      case 'role_changed':
+        for (const connection of this.byUser.get(event.userId) ?? []) connection.role = event.role
         return
       case 'members_changed':
         return

@@ -124,7 +124,12 @@ export const ServerFrames = {
   ),
   message_deleted: serverFrame(
     'message_deleted',
-    { conversation_id: Type.Integer(), message_id: Type.Integer(), cursor: ChangeCursor },
+    {
+      conversation_id: Type.Integer(),
+      message_id: Type.Integer(),
+      deleted_by: Type.Optional(Type.Integer({ description: 'The sender, a project owner or an admin' })),
+      cursor: ChangeCursor,
+    },
     'A message was deleted',
   ),
   status: serverFrame(

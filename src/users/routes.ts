@@ -1,11 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { deleteAccount } from '../auth/accounts.js'
+import { deleteByAdmin } from '../admin/people.js'
 import { authOf, requireUser } from '../auth/authenticate.js'
 import { errors, IdParams, NoContent, UserEnvelope, UserList } from '../common-schemas.js'
 import { findUserById, findUserViews, listUsers, setDisplayName } from '../db/queries/users.js'
-import { badRequest, forbidden, notFound } from '../errors.js'
+import { forbidden, notFound } from '../errors.js'
 import { presenceFor, presenceOfPeers } from '../presence/scope.js'
 import { toUserView, type UserViewRow } from '../presence/user-view.js'
 import { cleanName } from '../text.js'
@@ -43,7 +43,7 @@ async function routes(app: FastifyInstance): Promise<void> {
     async (request) => {
       if (authOf(request).user.role !== 'admin') throw forbidden('Only an admin may list every account')
       const limit = request.query.limit ?? 50
-      const rows = await listUsers(ctx.db, request.query.after ?? 0, limit)
+      const rows = await listUsers(ctx.db, request.query.after ?? 0, limit, request.query.q)
       return { users: await viewsFor(request, rows.slice(0, limit)), has_more: rows.length > limit }
     },
   )
@@ -155,10 +155,7 @@ async function routes(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const { user } = authOf(request)
       if (user.role !== 'admin') throw forbidden('Only an admin may delete another account')
-      if (request.params.id === user.id) throw badRequest('Delete your own account with DELETE /auth/user')
-      const target = await findUserById(ctx.db, request.params.id)
-      if (!target || target.deleted_at) throw notFound('User')
-      await deleteAccount(ctx, target.id)
+      await deleteByAdmin(ctx, user.id, request.params.id)
       return reply.status(204).send(null)
     },
   )

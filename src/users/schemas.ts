@@ -6,6 +6,7 @@ export const ListUsersQuery = Type.Object(
   {
     after: Type.Optional(Type.Integer({ minimum: 0, description: 'Last id of the previous page' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    q: Type.Optional(Type.String({ maxLength: 100, description: 'Username or display name contains' })),
   },
   { additionalProperties: false },
 )

@@ -66,6 +66,12 @@ async function routes(app: FastifyInstance): Promise<void> {
     index: ['index.html'],
     ...cacheHeaders,
   })
+  // Invitation and reset links open the page itself, which reads the code from its path.
+  for (const path of ['/join/:code', '/reset/:token']) {
+    app.get(path, { schema: { hide: true } }, (_request, reply) =>
+      reply.header('cache-control', 'no-store').sendFile('index.html', PUBLIC_DIR),
+    )
+  }
   await app.register(fastifyStatic, {
     root: CLIENT_DIR,
     prefix: '/client/',

@@ -64,11 +64,16 @@ export function tombstone(
   trx: Transaction<Database>,
   conversationId: number,
   messageId: number,
-  change: { deletedAt: string; changeSeq: number },
+  change: { deletedAt: string; changeSeq: number; deletedBy: number },
 ) {
   return trx
     .updateTable('messages')
-    .set({ content: '', deleted_at: change.deletedAt, change_seq: change.changeSeq })
+    .set({
+      content: '',
+      deleted_at: change.deletedAt,
+      deleted_by: change.deletedBy,
+      change_seq: change.changeSeq,
+    })
     .where('id', '=', messageId)
     .where('conversation_id', '=', conversationId)
     .where('deleted_at', 'is', null)

@@ -14,15 +14,32 @@ export const TOUCH_INTERVAL_MS = 60_000
 export interface Session {
   id: number
   userId: number
+  /** A personal API token rather than a login session: never idle, may not change the password. */
+  apiToken: boolean
+}
+
+/** A personal API token with no expiry is stored with this one (expires_at is required). */
+export const NEVER = '9999-12-31T23:59:59.999Z'
+export const API_TOKEN_PREFIX = 'pat_'
+
+export interface SessionOrigin {
+  userAgent?: string
+  ip?: string
+  /** Makes a personal API token of that name. */
+  tokenName?: string
+  /** A token's end; a login session ends after SESSION_MAX_SECONDS. */
+  expiresAt?: string
 }
 
 export async function createSession(
   db: Kysely<Database>,
   config: Config,
   userId: number,
-  userAgent: string | undefined,
+  origin: SessionOrigin | string | undefined = {},
 ): Promise<{ token: string; session: Session }> {
-  const token = randomBytes(32).toString('base64url')
+  const from: SessionOrigin = typeof origin === 'object' ? origin : { userAgent: origin }
+  const apiToken = from.tokenName !== undefined
+  const token = (apiToken ? API_TOKEN_PREFIX : '') + randomBytes(32).toString('base64url')
   const now = new Date()
   const row = await db
     .insertInto('sessions')
@@ -31,12 +48,14 @@ export async function createSession(
       user_id: userId,
       created_at: now.toISOString(),
       last_used_at: now.toISOString(),
-      expires_at: new Date(now.getTime() + config.sessionMaxSeconds * 1000).toISOString(),
-      user_agent: userAgent?.slice(0, 256) ?? null,
+      expires_at: from.expiresAt ?? new Date(now.getTime() + config.sessionMaxSeconds * 1000).toISOString(),
+      user_agent: from.userAgent?.slice(0, 256) ?? null,
+      ip: from.ip?.slice(0, 64) ?? null,
+      token_name: from.tokenName ?? null,
     })
     .returning('id')
     .executeTakeFirstOrThrow()
-  return { token, session: { id: Number(row.id), userId } }
+  return { token, session: { id: Number(row.id), userId, apiToken } }
 }
 
 /** A live session as read from the database, with the times that decide how long it stays live. */
@@ -59,8 +78,10 @@ export function sessionState(
   expiresMs: number,
   now: number,
   config: Pick<Config, 'sessionIdleSeconds'>,
+  apiToken = false,
 ): 'over' | 'touch' | 'live' {
-  if (expiresMs <= now || lastUsedMs + config.sessionIdleSeconds * 1000 <= now) return 'over'
+  if (expiresMs <= now) return 'over'
+  if (!apiToken && lastUsedMs + config.sessionIdleSeconds * 1000 <= now) return 'over'
   return now - lastUsedMs > TOUCH_INTERVAL_MS ? 'touch' : 'live'
 }
 
@@ -84,14 +105,20 @@ export async function lookupSession(
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .selectAll('users')
-    .select(['sessions.id as session_id', 'sessions.last_used_at', 'sessions.expires_at'])
+    .select([
+      'sessions.id as session_id',
+      'sessions.last_used_at',
+      'sessions.expires_at',
+      'sessions.token_name',
+    ])
     .where('sessions.token_hash', '=', tokenHash)
     .executeTakeFirst()
-  if (!row || row.deleted_at !== null) return undefined
+  if (!row || row.deleted_at !== null || row.deactivated_at !== null) return undefined
   const now = Date.now()
   let lastUsedMs = Date.parse(row.last_used_at)
   const expiresMs = Date.parse(row.expires_at)
-  const state = sessionState(lastUsedMs, expiresMs, now, config)
+  const apiToken = row.token_name !== null
+  const state = sessionState(lastUsedMs, expiresMs, now, config, apiToken)
   if (state === 'over') {
     await db.deleteFrom('sessions').where('id', '=', row.session_id).execute()
     return undefined
@@ -101,8 +128,13 @@ export async function lookupSession(
     await db.updateTable('sessions').set({ last_used_at: touched }).where('id', '=', row.session_id).execute()
     lastUsedMs = now
   }
-  const { session_id, last_used_at, expires_at, ...user } = row
-  return { session: { id: Number(session_id), userId: Number(user.id) }, user, lastUsedMs, expiresMs }
+  const { session_id, last_used_at, expires_at, token_name, ...user } = row
+  return {
+    session: { id: Number(session_id), userId: Number(user.id), apiToken },
+    user,
+    lastUsedMs,
+    expiresMs,
+  }
 }
 
 /** A session's times (for a socket's expiry timer), or undefined once the session is gone. */
@@ -112,10 +144,13 @@ export async function sessionTimes(
 ): Promise<{ lastUsedMs: number; expiresMs: number } | undefined> {
   const row = await db
     .selectFrom('sessions')
-    .select(['last_used_at', 'expires_at'])
+    .select(['last_used_at', 'expires_at', 'token_name'])
     .where('id', '=', sessionId)
     .executeTakeFirst()
-  return row && { lastUsedMs: Date.parse(row.last_used_at), expiresMs: Date.parse(row.expires_at) }
+  if (!row) return undefined
+  // A token is never idle: its last use is, for the socket's timer, always now.
+  const lastUsedMs = row.token_name === null ? Date.parse(row.last_used_at) : Date.now()
+  return { lastUsedMs, expiresMs: Date.parse(row.expires_at) }
 }
 
 /** Records use of a session at `whenMs` (socket activity); never moves last_used_at back. */
@@ -143,4 +178,32 @@ export async function deleteUserSessions(
   if (exceptSessionId !== undefined) query = query.where('id', '!=', exceptSessionId)
   const rows = await query.returning('id').execute()
   return rows.map((row) => Number(row.id))
+}
+
+/** One user's login sessions (`tokens`: false) or personal API tokens (true), newest first. */
+export function listSessions(db: Kysely<Database>, userId: number, tokens: boolean) {
+  return db
+    .selectFrom('sessions')
+    .select(['id', 'created_at', 'last_used_at', 'expires_at', 'user_agent', 'ip', 'token_name'])
+    .where('user_id', '=', userId)
+    .where('token_name', tokens ? 'is not' : 'is', null)
+    .orderBy('id', 'desc')
+    .execute()
+}
+
+/** Ends one of a user's sessions (or tokens); false if there is no such one of theirs. */
+export async function deleteOwnSession(
+  db: Kysely<Database>,
+  userId: number,
+  sessionId: number,
+  token: boolean,
+): Promise<boolean> {
+  const rows = await db
+    .deleteFrom('sessions')
+    .where('id', '=', sessionId)
+    .where('user_id', '=', userId)
+    .where('token_name', token ? 'is not' : 'is', null)
+    .returning('id')
+    .execute()
+  return rows.length > 0
 }

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely'
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely'
 import { isPostgres } from '../schema-helpers.js'
 import type { Database, UserRow } from '../types.js'
 
@@ -14,6 +14,7 @@ export type UserViewRow = Pick<
   | 'deleted_at'
   | 'avatar_name'
   | 'avatar_version'
+  | 'deactivated_at'
 >
 
 export const USER_VIEW_COLUMNS = [
@@ -26,6 +27,7 @@ export const USER_VIEW_COLUMNS = [
   'deleted_at',
   'avatar_name',
   'avatar_version',
+  'deactivated_at',
 ] as const
 
 export const usernameKey = (username: string): string => username.toLowerCase()
@@ -54,32 +56,44 @@ export function findUserViews(db: Kysely<Database>, ids: number[]): Promise<User
   return db.selectFrom('users').select(USER_VIEW_COLUMNS).where('id', 'in', ids).orderBy('id').execute()
 }
 
-/** Live accounts after `after` in id order, one more than `limit` to tell whether more follow. */
-export function listUsers(db: Kysely<Database>, after: number, limit: number): Promise<UserViewRow[]> {
-  return db
+/**
+ * Live accounts after `after` in id order, one more than `limit` to tell whether more follow;
+ * with `q`, only those whose username or display name contains it.
+ */
+export function listUsers(
+  db: Kysely<Database>,
+  after: number,
+  limit: number,
+  q?: string,
+): Promise<UserViewRow[]> {
+  let query = db
     .selectFrom('users')
     .select(USER_VIEW_COLUMNS)
     .where('deleted_at', 'is', null)
     .where('id', '>', after)
+  if (q) query = query.where((eb) => nameContains(eb, q))
+  return query
     .orderBy('id')
     .limit(limit + 1)
     .execute()
 }
 
+function nameContains(eb: ExpressionBuilder<Database, 'users'>, q: string) {
+  const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+  // ESCAPE names the backslash in both dialects (SQLite has no default escape character).
+  return eb.or([
+    sql<boolean>`${eb.ref('username_key')} like ${pattern} escape '\\'`,
+    sql<boolean>`lower(${eb.ref('display_name')}) like ${pattern} escape '\\'`,
+  ])
+}
+
 /** Username or display name containing `q`, case-insensitively. */
 export function searchUsers(db: Kysely<Database>, q: string, limit: number): Promise<UserViewRow[]> {
-  const pattern = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`
   return db
     .selectFrom('users')
     .select(USER_VIEW_COLUMNS)
     .where('deleted_at', 'is', null)
-    .where((eb) =>
-      // ESCAPE names the backslash in both dialects (SQLite has no default escape character).
-      eb.or([
-        sql<boolean>`${eb.ref('username_key')} like ${pattern} escape '\\'`,
-        sql<boolean>`lower(${eb.ref('display_name')}) like ${pattern} escape '\\'`,
-      ]),
-    )
+    .where((eb) => nameContains(eb, q))
     .orderBy('username_key')
     .limit(limit)
     .execute()
@@ -224,4 +238,44 @@ export async function membersNamed(
     .where('users.deleted_at', 'is', null)
     .execute()
   return rows.map((row) => Number(row.id))
+}
+
+/** Admins who can act: not deleted, not deactivated. */
+export async function activeAdminIds(db: Kysely<Database>): Promise<number[]> {
+  let query = db
+    .selectFrom('users')
+    .select('id')
+    .where('role', '=', 'admin')
+    .where('deleted_at', 'is', null)
+    .where('deactivated_at', 'is', null)
+  // Two admins demoting each other at once: the second waits for the first, then counts.
+  if (isPostgres(db)) query = query.forUpdate()
+  return (await query.execute()).map((row) => Number(row.id))
+}
+
+export function setRole(db: Kysely<Database>, userId: number, role: 'user' | 'admin'): Promise<UserRow> {
+  return db
+    .updateTable('users')
+    .set({ role })
+    .where('id', '=', userId)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+export function setDeactivated(
+  db: Kysely<Database>,
+  userId: number,
+  deactivatedAt: string | null,
+): Promise<UserRow> {
+  return db
+    .updateTable('users')
+    .set({ deactivated_at: deactivatedAt })
+    .where('id', '=', userId)
+    .returningAll()
+    .executeTakeFirstOrThrow()
+}
+
+/** Whether the database has no account yet (the first registration makes the admin). */
+export async function noUsersYet(db: Kysely<Database>): Promise<boolean> {
+  return (await db.selectFrom('users').select('id').limit(1).executeTakeFirst()) === undefined
 }
