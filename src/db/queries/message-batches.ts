@@ -55,7 +55,13 @@ export async function insertBatch(
   allowed: boolean[],
   now: string,
 ): Promise<BatchRow[]> {
-  const { rows } = await sql<BatchRow>`
+  const { rows } = await insertBatchQuery(messages, allowed, now).execute(trx)
+  return rows
+}
+
+/** insertBatch's statement, for EXPLAIN. */
+export function insertBatchQuery(messages: BatchMessage[], allowed: boolean[], now: string) {
+  return sql<BatchRow>`
     WITH input AS (
       SELECT * FROM unnest(
         ${ids(messages.map((m) => m.conversationId))}, ${ids(messages.map((m) => m.senderId))},
@@ -64,10 +70,12 @@ export async function insertBatch(
       ) WITH ORDINALITY AS t(conversation_id, sender_id, content, client_id, allowed, ord)
     ),
     existing AS (
+      -- One lookup in messages_client_id per message: a join could be planned as a scan of messages.
       SELECT m.* FROM messages m
-      WHERE (m.sender_id, m.client_id) IN (
-        SELECT sender_id, client_id FROM input WHERE client_id IS NOT NULL
-      )
+      WHERE m.id = ANY(ARRAY(
+        SELECT (SELECT e.id FROM messages e WHERE e.sender_id = i.sender_id AND e.client_id = i.client_id)
+        FROM input i WHERE i.client_id IS NOT NULL
+      ))
     ),
     fresh AS (
       SELECT i.*,
@@ -109,6 +117,5 @@ export async function insertBatch(
     )
     SELECT inserted.*, true AS created FROM inserted
     UNION ALL
-    SELECT existing.*, false AS created FROM existing`.execute(trx)
-  return rows
+    SELECT existing.*, false AS created FROM existing`
 }
