@@ -1,0 +1,98 @@
+import type { Kysely } from 'kysely'
+import { buildApp } from '../src/app.js'
+import { testConfig } from '../src/config.js'
+import { kyselyMessageStore } from '../src/conversations/message-store/kysely.js'
+import { pgMessageStore } from '../src/conversations/message-store/pg-batches.js'
+import type { MessageStore } from '../src/conversations/message-store/types.js'
+import type { Database } from '../src/db/types.js'
+
+// The PostgreSQL message store alone, without sockets: K appends in flight over 100 conversations
+// of 10 (100-byte messages), the savepoint-per-message path (kyselyMessageStore) against the
+// batched one (pgMessageStore), alternated twice, in a schema of its own (dropped after).
+// npx tsx bench/pg-store.ts postgres://postgres@127.0.0.1:5432/test 50 5
+
+const [url = 'postgres://postgres@127.0.0.1:5432/test', inflightArg = '50', secondsArg = '5'] =
+  process.argv.slice(2)
+const inflight = Number(inflightArg)
+const seconds = Number(secondsArg)
+const schema = `bench_store_${process.pid}`
+const databaseUrl = `${url}${url.includes('?') ? '&' : '?'}schema=${schema}`
+const app = await buildApp({ config: testConfig({ databaseUrl, uploadDir: `/tmp/parley-${schema}` }) })
+const db = app.ctx.db
+
+async function seed(db: Kysely<Database>) {
+  const now = new Date().toISOString()
+  const rooms: Array<{ id: number; members: number[] }> = []
+  for (let c = 0; c < 100; c++) {
+    const members: number[] = []
+    for (let k = 0; k < 10; k++) {
+      const name = `u${c}_${k}`
+      const row = await db
+        .insertInto('users')
+        .values({
+          username: name,
+          username_key: name,
+          display_name: name,
+          password_hash: 'x',
+          role: 'user',
+          created_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      members.push(Number(row.id))
+    }
+    const room = await db
+      .insertInto('conversations')
+      .values({ kind: 'group', title: `c${c}`, created_at: now, last_activity_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    await db
+      .insertInto('conversation_members')
+      .values(members.map((user_id) => ({ conversation_id: Number(room.id), user_id, joined_at: now })))
+      .execute()
+    rooms.push({ id: Number(room.id), members })
+  }
+  return rooms
+}
+
+const rooms = await seed(db)
+let n = 0
+async function run(name: string, store: MessageStore) {
+  let running = true
+  const latencies: number[] = []
+  const worker = async () => {
+    while (running) {
+      const room = rooms[n % rooms.length]
+      const senderId = room.members[Math.floor(n / rooms.length) % room.members.length]
+      n++
+      const started = performance.now()
+      await store.append({ conversationId: room.id, senderId, content: 'x'.repeat(100), clientId: `k${n}` })
+      latencies.push(performance.now() - started)
+    }
+  }
+  const started = performance.now()
+  const workers = Array.from({ length: inflight }, worker)
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
+  running = false
+  await Promise.all(workers)
+  const elapsed = (performance.now() - started) / 1000
+  latencies.sort((a, b) => a - b)
+  const at = (q: number) => latencies[Math.floor(latencies.length * q)].toFixed(1)
+  console.log(
+    `${name}: ${inflight} in flight, ${Math.round(latencies.length / elapsed)} msg/s, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms`,
+  )
+}
+
+try {
+  for (let round = 0; round < 2; round++) {
+    await run('savepoint per message', kyselyMessageStore(db, app.ctx.writes))
+    await run('batched', pgMessageStore(db, app.ctx.writes))
+  }
+} finally {
+  await app.close()
+  const { default: pg } = await import('pg')
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  await client.query(`drop schema if exists "${schema}" cascade`)
+  await client.end()
+}
