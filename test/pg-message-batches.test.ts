@@ -130,32 +130,37 @@ t.test(
   },
 )
 
-t.test('CLIENT_ID_REUSED inside one batch: other text, other conversation', { skip }, async (t) => {
-  const app = await pgApp(t)
-  const [ann, bob] = [await register(app), await register(app)]
-  const first = await createConversation(app, ann, [bob], 'first')
-  const second = await createConversation(app, ann, [bob], 'second')
-  // The membership checks answer from the cache: the four reach the store in the order sent.
-  for (const id of [first, second]) await app.ctx.members.has(id, ann.id)
-  const outcomes = await Promise.all(
-    [
-      [first, 'hello'],
-      [first, 'hello'],
-      [first, 'other text'],
-      [second, 'hello'],
-    ].map(([id, content]) =>
-      sendMessage(app.ctx, ann.id, id as number, { content: content as string, client_id: 'k' }).catch(
-        (e: unknown) => e,
-      ),
-    ),
-  )
-  const sent = outcomes[0] as { created: boolean; message: { id: number } }
-  t.equal(sent.created, true, 'the first is created')
-  t.match(outcomes[1], { created: false, message: { id: sent.message.id } }, 'the same send again: the first')
-  t.match(outcomes[2], { statusCode: 409, code: 'CLIENT_ID_REUSED' }, 'other text: 409')
-  t.match(outcomes[3], { statusCode: 409, code: 'CLIENT_ID_REUSED' }, 'other conversation: 409')
-  t.equal((await history(app, second)).length, 0, 'nothing stored in the other conversation')
-})
+t.test(
+  'CLIENT_ID_REUSED inside one batch (other text), and from another conversation',
+  { skip },
+  async (t) => {
+    const app = await pgApp(t)
+    const [ann, bob] = [await register(app), await register(app)]
+    const first = await createConversation(app, ann, [bob], 'first')
+    const second = await createConversation(app, ann, [bob], 'second')
+    // The membership checks answer from the cache: the three reach the store in the order sent.
+    for (const id of [first, second]) await app.ctx.members.has(id, ann.id)
+    const send = (id: number, content: string) =>
+      sendMessage(app.ctx, ann.id, id, { content, client_id: 'k' }).catch((e: unknown) => e)
+    const outcomes = await Promise.all([
+      send(first, 'hello'),
+      send(first, 'hello'),
+      send(first, 'other text'),
+    ])
+    // Another conversation writes in another lane (in parallel): it comes after, so the first one wins.
+    outcomes.push(await send(second, 'hello'))
+    const sent = outcomes[0] as { created: boolean; message: { id: number } }
+    t.equal(sent.created, true, 'the first is created')
+    t.match(
+      outcomes[1],
+      { created: false, message: { id: sent.message.id } },
+      'the same send again: the first',
+    )
+    t.match(outcomes[2], { statusCode: 409, code: 'CLIENT_ID_REUSED' }, 'other text: 409')
+    t.match(outcomes[3], { statusCode: 409, code: 'CLIENT_ID_REUSED' }, 'other conversation: 409')
+    t.equal((await history(app, second)).length, 0, 'nothing stored in the other conversation')
+  },
+)
 
 t.test('a message the database refuses fails alone; the rest of its batch commits', { skip }, async (t) => {
   const app = await pgApp(t)
