@@ -142,7 +142,7 @@ t.test(
     for (const id of [first, second]) await app.ctx.members.has(id, ann.id)
     const send = (id: number, content: string) =>
       sendMessage(app.ctx, ann.id, id, { content, client_id: 'k' }).catch((e: unknown) => e)
-    const outcomes = await Promise.all([
+    const outcomes: unknown[] = await Promise.all([
       send(first, 'hello'),
       send(first, 'hello'),
       send(first, 'other text'),
