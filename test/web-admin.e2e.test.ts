@@ -55,6 +55,7 @@ if (!existsSync(CHROMIUM)) {
     t.equal(new URL(guest.url()).pathname, '/', 'the code leaves the address bar')
     await guest.fill('#register-form input[name=username]', 'bob')
     await guest.fill('#register-form input[name=password]', PASSWORD)
+    await guest.fill('#register-form input[name=confirm_password]', PASSWORD)
     await guest.click('#register-form button[type=submit]')
     await guest.waitForFunction(() => document.body.dataset.connection === 'open')
     const bob = (await server.app.inject({ url: '/users?q=bob', headers: admin.auth })).json().users[0]
