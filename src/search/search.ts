@@ -129,8 +129,6 @@ export async function searchMessagesOf(
   if (terms.length === 0) return { results: [], has_more: false, cursor: null }
   const prefix = plainPrefix(terms)
   const expansions = prefix === undefined ? undefined : await prefixExpansions(ctx.db, prefix, MAX_EXPANSIONS)
-  // No indexed word starts with the prefix: nothing can match.
-  if (expansions?.length === 0) return { results: [], has_more: false, cursor: null }
   const rows = await searchMessages(ctx.db, matchOf(terms, expansions), { ...filter, conversationIds })
   const shown = rows.slice(0, limit)
   const views = await messageViews(ctx.db, shown)
