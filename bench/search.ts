@@ -104,7 +104,7 @@ const RARE_WORD = 'quokka'
 const COMMON_WORD = 'meeting'
 const ELSEWHERE_WORD = 'invoice'
 
-async function appOn(path: string, tmp: string): Promise<FastifyInstance> {
+export async function appOn(path: string, tmp: string): Promise<FastifyInstance> {
   const { buildApp } = await import('../src/app.js')
   return buildApp({
     config: testConfig({
@@ -118,7 +118,7 @@ async function appOn(path: string, tmp: string): Promise<FastifyInstance> {
 }
 
 /** Registers accounts, closes the app, then writes conversations and messages directly. */
-async function seed(path: string, tmp: string, sizes: SearchRun['sizes']) {
+export async function seed(path: string, tmp: string, sizes: SearchRun['sizes']) {
   const app = await appOn(path, tmp)
   const accounts: Array<{ id: number; token: string }> = []
   for (let i = 0; i < 20; i++) {

@@ -48,12 +48,15 @@ t.test('files by name: only those I can see, every word, case ignored, paged', a
     'content_type',
     'conversation_id',
     'created_at',
+    'height',
     'id',
     'name',
     'project_id',
     'sha256',
     'size',
+    'thumbnail_url',
     'uploaded_by',
+    'width',
   ])
   t.same(names((await get(app, ann, '/search/files?q=report%20draft')).body), ['report_draft.txt'])
   t.same(

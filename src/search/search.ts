@@ -2,12 +2,19 @@ import type { AppContext } from '../context.js'
 import { requireMembership } from '../conversations/membership.js'
 import { type FileView, type MessageView, messageViews, toFileView } from '../conversations/views.js'
 import { findProjectOfMember } from '../db/queries/projects.js'
-import { conversationIdsOf, type MessageMatch, searchFiles, searchMessages } from '../db/queries/search.js'
+import {
+  conversationIdsOf,
+  type MessageMatch,
+  prefixExpansions,
+  searchFiles,
+  searchMessages,
+} from '../db/queries/search.js'
 import { badRequest, notFound } from '../errors.js'
 import {
   ftsSubstringExpression,
   ftsWordExpression,
   parseQuery,
+  plainPrefix,
   substringTerms,
   type Term,
   tsQueryText,
@@ -89,9 +96,12 @@ async function scope(
   return ids ?? conversationIdsOf(ctx.db, userId)
 }
 
-function matchOf(terms: Term[]): MessageMatch {
+/** Above this many words starting with the prefix, the index is asked for the prefix itself. */
+const MAX_EXPANSIONS = 8
+
+function matchOf(terms: Term[], expansions: string[] | undefined): MessageMatch {
   return {
-    ftsWords: ftsWordExpression(terms),
+    ftsWords: ftsWordExpression(terms, expansions),
     ftsSubstrings: ftsSubstringExpression(terms),
     tsQuery: tsQueryText(terms),
     substrings: substringTerms(terms),
@@ -117,7 +127,9 @@ export async function searchMessagesOf(
   }
   const conversationIds = await scope(ctx, userId, query)
   if (terms.length === 0) return { results: [], has_more: false, cursor: null }
-  const rows = await searchMessages(ctx.db, matchOf(terms), { ...filter, conversationIds })
+  const prefix = plainPrefix(terms)
+  const expansions = prefix === undefined ? undefined : await prefixExpansions(ctx.db, prefix, MAX_EXPANSIONS)
+  const rows = await searchMessages(ctx.db, matchOf(terms, expansions), { ...filter, conversationIds })
   const shown = rows.slice(0, limit)
   const views = await messageViews(ctx.db, shown)
   const patterns = termPatterns(terms)

@@ -117,6 +117,31 @@ async function searchPostgres(db: Db, match: MessageMatch, filter: MessageFilter
   return result.rows
 }
 
+/** Temporary (per connection) view of the SQLite word index's vocabulary, made on first use. */
+const vocabularyReady = new WeakSet<Db>()
+
+/**
+ * SQLite: the prefix and the longer indexed words that start with it (lower case ASCII), or
+ * undefined when there are more than `max` longer ones (or on PostgreSQL). A prefix match makes
+ * FTS5 merge the whole doclist of every such word before the first row; these few words ORed are
+ * walked lazily instead. The range starts just above the prefix itself: the vocabulary counts each
+ * word's rows as it lists it, and the prefix, often a common word, would cost the most.
+ */
+export async function prefixExpansions(db: Db, prefix: string, max: number): Promise<string[] | undefined> {
+  if (isPostgres(db)) return undefined
+  if (!vocabularyReady.has(db)) {
+    await sql`create virtual table if not exists temp.messages_fts_terms using fts5vocab(main, messages_fts, 'row')`.execute(
+      db,
+    )
+    vocabularyReady.add(db)
+  }
+  const above = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
+  const result = await sql<{ term: string }>`
+    select term from temp.messages_fts_terms where term >= ${`${prefix}\u0001`} and term < ${above}
+    limit ${max + 1}`.execute(db)
+  return result.rows.length > max ? undefined : [prefix, ...result.rows.map((row) => row.term)]
+}
+
 /** The conversation ids `userId` is a member of now. */
 export async function conversationIdsOf(db: Db, userId: number): Promise<number[]> {
   const rows = await db
