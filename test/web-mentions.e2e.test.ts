@@ -164,10 +164,14 @@ if (!existsSync(CHROMIUM)) {
 
       await page.evaluate('setHidden(true)')
       await send(bob, group, 'morning all')
-      await page.waitForFunction('shownNotifications.length === 1')
+      await page.waitForFunction(
+        () => (window as unknown as { shownNotifications: unknown[] }).shownNotifications.length === 1,
+      )
       t.same(await page.evaluate('shownNotifications'), [{ title: 'bob in Team', body: 'morning all' }])
       await send(bob, direct, 'a word, @alice?')
-      await page.waitForFunction('shownNotifications.length === 2')
+      await page.waitForFunction(
+        () => (window as unknown as { shownNotifications: unknown[] }).shownNotifications.length === 2,
+      )
       t.same(await page.evaluate('shownNotifications[1]'), {
         title: 'bob mentioned you',
         body: 'a word, @alice?',
@@ -187,7 +191,9 @@ if (!existsSync(CHROMIUM)) {
       t.equal(await other.evaluate('askedPermission()'), 0, 'not asked on load')
       t.ok(await other.isVisible('#notify-permission'), 'a clear control offers it')
       await other.click('#notify-permission')
-      await other.waitForFunction('askedPermission() === 1')
+      await other.waitForFunction(
+        () => (window as unknown as { askedPermission: () => number }).askedPermission() === 1,
+      )
       t.pass('asked when the button is pressed')
       await other.context().close()
     })
