@@ -9,6 +9,7 @@ import * as mentions from './0007_mentions.js'
 import * as notifications from './0008_notifications.js'
 import * as teamAdmin from './0009_team_admin.js'
 import * as imagesAvatars from './0010_images_avatars.js'
+import * as searchIndexAfterCommit from './0011_search_index_after_commit.js'
 
 /**
  * Every migration, by the name it is recorded under, applied in name order. A new migration is a
@@ -25,4 +26,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '0008_notifications': notifications,
   '0009_team_admin': teamAdmin,
   '0010_images_avatars': imagesAvatars,
+  '0011_search_index_after_commit': searchIndexAfterCommit,
 }

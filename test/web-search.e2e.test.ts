@@ -182,7 +182,11 @@ if (!existsSync(CHROMIUM)) {
       await search(page, 'filler')
       await page.click('#search-filters button:has-text("+ In conversation")')
       await page.fill('#search-editor input', 'bob')
-      await page.click('#search-editor button:text-is("bob")')
+      // The unfiltered answer has 20 results too: wait for the filtered one before paging on.
+      await Promise.all([
+        page.waitForResponse((r) => r.url().includes('/search?') && r.url().includes('conversation_id=')),
+        page.click('#search-editor button:text-is("bob")'),
+      ])
       await page.waitForSelector('#search-filters .search-chip:has-text("In: bob")')
       await page.waitForFunction(
         () => document.querySelectorAll('#search-results .search-result').length === 20,

@@ -1,8 +1,8 @@
+import { CJK_TEXT, scopedWords } from '../conversations/message-store/sqlite-search-index.js'
+
 // A search query as typed, taken apart once: its words and "quoted phrases", and the expressions
 // each database matches them with. User text never reaches a query's syntax unquoted.
 
-/** Scripts written without spaces between words (kept equal to CJK_GLOB in migrations/0006). */
-const CJK_CHARS = /[\u0E00-\u0E7F\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uAC00-\uD7AF\uF900-\uFAFF]/u
 const WORD_CHAR = /[\p{L}\p{N}\p{M}]/u
 const NOT_WORD = /[^\p{L}\p{N}\p{M}]+/u
 
@@ -24,7 +24,7 @@ export function parseQuery(q: string): Term[] {
     const phrase = match[1] !== undefined
     const text = (match[1] ?? match[2]).trim()
     if (!WORD_CHAR.test(text)) continue
-    const substring = CJK_CHARS.test(text) && [...text].length >= 3
+    const substring = CJK_TEXT.test(text) && [...text].length >= 3
     terms.push({ text, phrase, prefix: false, substring })
   }
   const last = terms[terms.length - 1]
@@ -63,6 +63,29 @@ export function ftsWordExpression(terms: Term[], expansions?: string[]): string 
     return `(${expansions.map(ftsString).join(' OR ')})`
   }
   return `body:(${words.map(text).join(' AND ')})`
+}
+
+/**
+ * SQLite FTS5: the word terms over the `scoped` column, in each of `conversationIds` (undefined if
+ * none): for each conversation, every term as that conversation's words (see scopedWords).
+ */
+export function ftsScopedExpression(
+  terms: Term[],
+  expansions: string[] | undefined,
+  conversationIds: number[],
+): string | undefined {
+  const words = terms.filter((term) => !term.substring)
+  if (words.length === 0 || conversationIds.length === 0) return undefined
+  const inConversation = (id: number) => {
+    const text = (term: Term) => {
+      const phrase = `"${scopedWords(id, term.text)}"`
+      if (!term.prefix) return phrase
+      if (expansions === undefined || expansions.length === 0) return `${phrase} *`
+      return `(${expansions.map((word) => `"${scopedWords(id, word)}"`).join(' OR ')})`
+    }
+    return `(${words.map(text).join(' AND ')})`
+  }
+  return `scoped:(${conversationIds.map(inConversation).join(' OR ')})`
 }
 
 /** SQLite FTS5 trigram table: the substring terms (undefined if none). */

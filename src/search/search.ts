@@ -1,9 +1,11 @@
 import type { AppContext } from '../context.js'
+import type { ConversationContext } from '../conversations/context.js'
 import { requireMembership } from '../conversations/membership.js'
 import { type FileView, type MessageView, messageViews, toFileView } from '../conversations/views.js'
 import { findProjectOfMember } from '../db/queries/projects.js'
 import {
   conversationIdsOf,
+  MAX_SCOPED_CONVERSATIONS,
   type MessageMatch,
   prefixExpansions,
   searchFiles,
@@ -11,6 +13,7 @@ import {
 } from '../db/queries/search.js'
 import { badRequest, notFound } from '../errors.js'
 import {
+  ftsScopedExpression,
   ftsSubstringExpression,
   ftsWordExpression,
   parseQuery,
@@ -99,9 +102,11 @@ async function scope(
 /** Above this many words starting with the prefix, the index is asked for the prefix itself. */
 const MAX_EXPANSIONS = 8
 
-function matchOf(terms: Term[], expansions: string[] | undefined): MessageMatch {
+function matchOf(terms: Term[], expansions: string[] | undefined, conversationIds: number[]): MessageMatch {
+  const scoped = conversationIds.length <= MAX_SCOPED_CONVERSATIONS
   return {
     ftsWords: ftsWordExpression(terms, expansions),
+    ftsScoped: scoped ? ftsScopedExpression(terms, expansions, conversationIds) : undefined,
     ftsSubstrings: ftsSubstringExpression(terms),
     tsQuery: tsQueryText(terms),
     substrings: substringTerms(terms),
@@ -110,7 +115,7 @@ function matchOf(terms: Term[], expansions: string[] | undefined): MessageMatch 
 
 /** Messages of my conversations that hold every term, newest first, a page at a time. */
 export async function searchMessagesOf(
-  ctx: AppContext,
+  ctx: ConversationContext,
   userId: number,
   query: SearchQuery,
 ): Promise<SearchPage> {
@@ -129,7 +134,11 @@ export async function searchMessagesOf(
   if (terms.length === 0) return { results: [], has_more: false, cursor: null }
   const prefix = plainPrefix(terms)
   const expansions = prefix === undefined ? undefined : await prefixExpansions(ctx.db, prefix, MAX_EXPANSIONS)
-  const rows = await searchMessages(ctx.db, matchOf(terms, expansions), { ...filter, conversationIds })
+  await ctx.messages.searchable()
+  const rows = await searchMessages(ctx.db, matchOf(terms, expansions, conversationIds), {
+    ...filter,
+    conversationIds,
+  })
   const shown = rows.slice(0, limit)
   const views = await messageViews(ctx.db, shown)
   const patterns = termPatterns(terms)

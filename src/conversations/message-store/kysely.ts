@@ -104,6 +104,7 @@ export function kyselyMessageStore(db: Kysely<Database>, writes: WriteBatcher): 
         throw error
       })
     },
+    searchable: async () => {},
     drain: () => writes.drain(),
     async close() {},
   }

@@ -165,6 +165,8 @@ export function pgMessageStore(
         lanes[input.conversationId % LANES].push({ input, resolve, reject, attempts: 0 })
       })
     },
+    // PostgreSQL's search index is kept as rows are written.
+    async searchable() {},
     async drain() {
       while (!lanes.every((lane) => lane.idle)) await new Promise((resolve) => setImmediate(resolve))
       await uploads.drain()

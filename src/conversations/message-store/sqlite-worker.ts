@@ -2,10 +2,14 @@ import { Worker } from 'node:worker_threads'
 import type SqliteDatabase from 'better-sqlite3'
 import { commitHere, settleBatch, toError, type Waiter } from './batches.js'
 import { type AppendOutcome, createAppender } from './sqlite-appender.js'
+import { createSearchIndexer, INDEX_CHUNK_ROWS } from './sqlite-search-index.js'
 import type { CommitObserver, MessageStore } from './types.js'
 
 /** Batches up to this size commit on the main connection when the writer thread is idle. */
 const LOCAL_BATCH_MAX = 16
+
+/** How long the writer stays idle before it brings the search index up to date. */
+const INDEX_WHEN_IDLE_MS = 200
 
 const WORKER_URL = new URL('./writer.worker.js', import.meta.url)
 
@@ -19,14 +23,27 @@ export function workerMessageStore(
   busyTimeoutMs: number,
   onCommit?: CommitObserver,
   local?: SqliteDatabase.Database,
+  /** How long the writer stays idle before it brings the search index up to date. */
+  indexWhenIdleMs = INDEX_WHEN_IDLE_MS,
 ): MessageStore {
   const here = local && { sqlite: local, appendBatch: createAppender(local) }
+  // Made on first use: the connection is migrated by then.
+  let localIndex: ReturnType<typeof createSearchIndexer> | undefined
+  const indexHere = () => {
+    localIndex ??= createSearchIndexer(local as SqliteDatabase.Database)
+    return localIndex
+  }
   let worker: Worker | undefined
   let queue: Waiter[] = []
-  let inFlight: { id: number; batch: Waiter[] } | undefined
+  let inFlight: { id: number; batch: Waiter[]; searches?: IndexWaiter[] } | undefined
   let nextId = 1
   let scheduled = false
   const idle: Array<() => void> = []
+  // The search index: wanted after an idle spell with new messages, or by searches waiting on it.
+  let indexWanted = false
+  let searches: IndexWaiter[] = []
+  let writtenSinceIndex = false
+  let idleTimer: NodeJS.Timeout | undefined
 
   const start = (): Worker => {
     const thread = new Worker(WORKER_URL, {
@@ -37,10 +54,16 @@ export function workerMessageStore(
       const current = inFlight
       if (!current || current.id !== reply.id) return
       inFlight = undefined
-      if (reply.type === 'done') {
+      if (current.searches) {
+        if (reply.type === 'failed') {
+          const error = toError(reply.code, reply.message)
+          for (const search of current.searches) search.reject(error)
+        } else for (const search of current.searches) search.resolve()
+      } else if (reply.type === 'done') {
         onCommit?.(current.batch.length, reply.ms, 'writer')
         settleBatch(current.batch, reply.outcomes)
-      } else {
+        writtenSinceIndex = true
+      } else if (reply.type === 'failed') {
         const error = toError(reply.code, reply.message)
         for (const item of current.batch) item.reject(error)
       }
@@ -53,9 +76,11 @@ export function workerMessageStore(
       if (worker !== thread) return
       worker = undefined
       const failed = inFlight?.batch ?? []
+      const waiting = inFlight?.searches ?? []
       inFlight = undefined
       const reason = toError('SQLITE_IOERR', `message writer stopped: ${describe(error)}`)
       for (const item of failed) item.reject(reason)
+      for (const search of waiting) search.reject(reason)
       sendNext()
     }
     thread.on('error', lost)
@@ -63,12 +88,60 @@ export function workerMessageStore(
     return thread
   }
 
+  /**
+   * Brings the search index up to date: on the writer thread if it runs or much is to be done (a
+   * rebuild must not stall this thread), else here. False when this connection is busy.
+   */
+  const runIndex = (): boolean => {
+    const waiting = searches
+    const behind = local ? indexHere().lag() : Number.POSITIVE_INFINITY
+    if (behind > 0 && !worker && behind <= INDEX_CHUNK_ROWS && local?.inTransaction) return false
+    searches = []
+    indexWanted = false
+    writtenSinceIndex = false
+    if (behind === 0) {
+      for (const search of waiting) search.resolve()
+      return true
+    }
+    if (worker || behind > INDEX_CHUNK_ROWS || !local) {
+      inFlight = { id: nextId++, batch: [], searches: waiting }
+      worker ??= start()
+      worker.ref()
+      worker.postMessage({ type: 'index', id: inFlight.id })
+      return true
+    }
+    try {
+      indexHere().catchUp()
+      for (const search of waiting) search.resolve()
+    } catch (error) {
+      for (const search of waiting) search.reject(error)
+    }
+    return true
+  }
+
+  const whenIdle = () => {
+    if (!writtenSinceIndex || idleTimer) return
+    idleTimer = setTimeout(() => {
+      idleTimer = undefined
+      indexWanted = true
+      if (!inFlight && !scheduled) sendNext()
+    }, indexWhenIdleMs)
+    idleTimer.unref()
+  }
+
   const sendNext = () => {
     if (inFlight) return
+    // A waiting search goes before the next batch: under steady load the queue never empties.
+    if (indexWanted && (searches.length > 0 || queue.length === 0)) {
+      if (runIndex()) return sendNext()
+      setImmediate(sendNext)
+      return
+    }
     if (queue.length === 0) {
       // An idle writer does not keep the process alive; one holding a batch does (see below).
       worker?.unref()
       for (const resolve of idle.splice(0)) resolve()
+      whenIdle()
       return
     }
     const batch = queue
@@ -77,6 +150,7 @@ export function workerMessageStore(
     // the thread takes over as batches grow. Never inside a Kysely transaction on this connection.
     if (here && batch.length <= LOCAL_BATCH_MAX && !here.sqlite.inTransaction) {
       commitHere(here.appendBatch, batch, onCommit)
+      writtenSinceIndex = true
       sendNext()
       return
     }
@@ -85,6 +159,10 @@ export function workerMessageStore(
     worker.ref()
     worker.postMessage({ type: 'batch', id: inFlight.id, inputs: batch.map((item) => item.input) })
   }
+
+  // A search index behind since the last run (or rebuilt by a migration) catches up soon after boot.
+  writtenSinceIndex = true
+  whenIdle()
 
   // The thread starts with the first batch too large for the main connection, not at boot: a
   // server at rest does not hold its isolate (about 9 MB), and light traffic never needs it.
@@ -102,11 +180,20 @@ export function workerMessageStore(
         }
       })
     },
+    searchable() {
+      if (local && indexHere().lag() === 0) return Promise.resolve()
+      return new Promise<void>((resolve, reject) => {
+        searches.push({ resolve, reject })
+        indexWanted = true
+        if (!inFlight && !scheduled) sendNext()
+      })
+    },
     drain() {
       if (!inFlight && queue.length === 0 && !scheduled) return Promise.resolve()
       return new Promise((resolve) => idle.push(resolve))
     },
     async close() {
+      clearTimeout(idleTimer)
       const thread = worker
       worker = undefined
       if (!thread) return
@@ -138,6 +225,9 @@ function describe(error: unknown): string {
   return typeof error === 'string' ? error : JSON.stringify(error)
 }
 
+type IndexWaiter = { resolve: () => void; reject: (error: unknown) => void }
+
 type WorkerReply =
   | { type: 'done'; id: number; outcomes: AppendOutcome[]; ms: number }
+  | { type: 'indexed'; id: number }
   | { type: 'failed'; id: number; code: string | undefined; message: string }

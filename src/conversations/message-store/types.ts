@@ -39,6 +39,11 @@ export interface AppendResult {
 /** Appends messages with group commit and client_id dedupe; resolves only after COMMIT. */
 export interface MessageStore {
   append(input: AppendInput): Promise<AppendResult>
+  /**
+   * Resolves when every message committed so far can be found by a search (SQLite indexes new
+   * messages in chunks after they commit; PostgreSQL's index is always up to date).
+   */
+  searchable(): Promise<void>
   /** Resolves when every append asked for so far has committed or failed. */
   drain(): Promise<void>
   /** After drain: releases what the store holds (the writer thread). */

@@ -11,6 +11,8 @@ type Db = Kysely<Database>
 export interface MessageMatch {
   /** SQLite: FTS5 expression over `messages_fts.body`. */
   ftsWords?: string
+  /** SQLite: the same over `messages_fts.scoped`, in the filter's conversations only. */
+  ftsScoped?: string
   /** SQLite: FTS5 expression over the trigram table `messages_cjk`. */
   ftsSubstrings?: string
   /** PostgreSQL: to_tsquery text (folded in SQL, as the index is). */
@@ -35,9 +37,9 @@ export interface MessageFilter {
 
 /**
  * Above this many conversations the SQLite query names none of them in the index expression and
- * checks each match's conversation instead (an OR of this many tokens costs more than it saves).
+ * checks each match's conversation instead (an OR of this many terms costs more than it saves).
  */
-const MAX_CONVERSATION_TOKENS = 500
+export const MAX_SCOPED_CONVERSATIONS = 500
 
 function filters(filter: MessageFilter): RawBuilder<unknown>[] {
   const where: RawBuilder<unknown>[] = []
@@ -53,15 +55,15 @@ const memberOf = (userId: number) =>
   sql`m.conversation_id in (select conversation_id from conversation_members where user_id = ${userId})`
 
 const inConversations = (filter: MessageFilter) =>
-  filter.conversationIds.length > MAX_CONVERSATION_TOKENS
+  filter.conversationIds.length > MAX_SCOPED_CONVERSATIONS
     ? memberOf(filter.userId)
     : sql`m.conversation_id in (${sql.join(filter.conversationIds)})`
 
 /**
  * The newest live messages of the filter's conversations that match, newest first. SQLite walks
- * the FTS index from its newest row down; the conversation tokens in the same expression make the
- * index skip whole runs of other people's messages, so a word common elsewhere costs no more than
- * the searcher's own matches.
+ * the FTS index from its newest row down, asking for the words of the searcher's conversations
+ * only (the `scoped` column), so a word common elsewhere costs no more than the searcher's own
+ * matches.
  */
 export async function searchMessages(
   db: Db,
@@ -71,7 +73,6 @@ export async function searchMessages(
   if (filter.conversationIds.length === 0) return []
   if (isPostgres(db)) return searchPostgres(db, match, filter)
   const where = filters(filter)
-  const ids = filter.conversationIds
   if (match.ftsSubstrings !== undefined) {
     // Text without spaces: the trigram table leads, the words (if any) are checked per row.
     if (match.ftsWords !== undefined) {
@@ -86,12 +87,8 @@ export async function searchMessages(
       order by messages_cjk.rowid desc limit ${filter.limit}`.execute(db)
     return result.rows
   }
-  let expression = match.ftsWords ?? ''
-  if (ids.length <= MAX_CONVERSATION_TOKENS) {
-    expression += ` AND conv:(${ids.map((id) => `c${id}`).join(' OR ')})`
-  } else {
-    where.push(memberOf(filter.userId))
-  }
+  const expression = match.ftsScoped ?? match.ftsWords ?? ''
+  if (match.ftsScoped === undefined) where.push(inConversations(filter))
   if (filter.belowId !== undefined) where.push(sql`messages_fts.rowid < ${filter.belowId}`)
   const result = await sql<MessageRow>`
     select m.* from messages_fts cross join messages m on m.id = messages_fts.rowid
@@ -130,14 +127,14 @@ const vocabularyReady = new WeakSet<Db>()
 export async function prefixExpansions(db: Db, prefix: string, max: number): Promise<string[] | undefined> {
   if (isPostgres(db)) return undefined
   if (!vocabularyReady.has(db)) {
-    await sql`create virtual table if not exists temp.messages_fts_terms using fts5vocab(main, messages_fts, 'row')`.execute(
+    await sql`create virtual table if not exists temp.messages_fts_words using fts5vocab(main, messages_fts, 'col')`.execute(
       db,
     )
     vocabularyReady.add(db)
   }
   const above = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
   const result = await sql<{ term: string }>`
-    select term from temp.messages_fts_terms where term >= ${`${prefix}\u0001`} and term < ${above}
+    select term from temp.messages_fts_words where col = 'body' and term >= ${`${prefix}\u0001`} and term < ${above}
     limit ${max + 1}`.execute(db)
   return result.rows.length > max ? undefined : [prefix, ...result.rows.map((row) => row.term)]
 }

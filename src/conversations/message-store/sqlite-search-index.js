@@ -1,0 +1,106 @@
+// @ts-check
+// SQLite: brings the search index (messages_fts, messages_cjk; migration 0011) up to the newest
+// committed message, a chunk of rows per transaction, and re-indexes edited messages. Messages
+// are not indexed in their own transaction: FTS5 writes a segment per commit, which at
+// group-commit sizes cost the writer more than the message itself; in chunks of thousands a row
+// costs about a tenth. Runs on whichever connection holds the writes at the time (the writer
+// thread, or the main connection when the thread is idle), like sqlite-appender.js, and is the
+// other place besides src/db/queries/ where SQL is written.
+
+/** Scripts written without spaces between words: also indexed by trigrams (messages_cjk). */
+export const CJK_TEXT = /[\u0E00-\u0E7F\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uAC00-\uD7AF\uF900-\uFAFF]/u
+
+const NOT_WORD = /[^\p{L}\p{N}\p{M}]+/u
+
+/**
+ * The words of `text` as the `scoped` column holds them: each prefixed with the conversation id
+ * (`12xmeeting`). Queries build their terms with this same function, so both sides split alike;
+ * the tokenizer then folds case and accents of the whole token.
+ * @param {number} conversationId
+ * @param {string} text
+ */
+export function scopedWords(conversationId, text) {
+  return text
+    .split(NOT_WORD)
+    .filter((word) => word !== '')
+    .map((word) => `${conversationId}x${word}`)
+    .join(' ')
+}
+
+/** Rows per indexing transaction: bounds how long the index holds the write lock (~10 ms). */
+export const INDEX_CHUNK_ROWS = 2000
+
+/**
+ * @param {import('better-sqlite3').Database} sqlite
+ */
+export function createSearchIndexer(sqlite) {
+  /** @type {ReturnType<typeof prepare> | undefined} */
+  let statements
+  // Prepared on first use: a connection opened before migrating has no search_progress yet.
+  const ready = () => {
+    statements ??= prepare(sqlite)
+    return statements
+  }
+  return {
+    /** How many messages the index is behind: new ones and edited ones (index probes, no lock). */
+    lag() {
+      const { newest, progress, edited } = ready()
+      return Math.max(0, Number(newest.get()) - Number(progress.get())) + Number(edited.get())
+    },
+    /** Indexes one chunk; returns how many messages it covered (0: the index is up to date). */
+    step(rows = INDEX_CHUNK_ROWS) {
+      return ready().chunk.immediate(rows)
+    },
+    /** Indexes every committed message, a chunk per transaction; returns how many it covered. */
+    catchUp() {
+      const { chunk } = ready()
+      let covered = 0
+      for (let n = chunk.immediate(INDEX_CHUNK_ROWS); n > 0; n = chunk.immediate(INDEX_CHUNK_ROWS))
+        covered += n
+      return covered
+    },
+  }
+}
+
+/** @param {import('better-sqlite3').Database} sqlite */
+function prepare(sqlite) {
+  const progress = sqlite.prepare('SELECT indexed_upto FROM search_progress WHERE id = 1').pluck()
+  const newest = sqlite.prepare('SELECT coalesce(max(id), 0) FROM messages').pluck()
+  const edited = sqlite.prepare('SELECT count(*) FROM search_reindex').pluck()
+  const editedIds = sqlite
+    .prepare('SELECT message_id FROM search_reindex ORDER BY message_id LIMIT ?')
+    .pluck()
+  const forgetEdited = sqlite.prepare('DELETE FROM search_reindex WHERE message_id = ?')
+  const liveOne = sqlite.prepare(
+    'SELECT id, conversation_id, content FROM messages WHERE id = ? AND deleted_at IS NULL',
+  )
+  const liveBetween = sqlite.prepare(
+    'SELECT id, conversation_id, content FROM messages WHERE id > ? AND id <= ? AND deleted_at IS NULL',
+  )
+  const addWords = sqlite.prepare('INSERT INTO messages_fts (rowid, body, scoped) VALUES (?, ?, ?)')
+  const addTrigrams = sqlite.prepare('INSERT INTO messages_cjk (rowid, body) VALUES (?, ?)')
+  const advance = sqlite.prepare('UPDATE search_progress SET indexed_upto = ? WHERE id = 1')
+
+  const add = (/** @type {{ id: number, conversation_id: number, content: string }} */ row) => {
+    addWords.run(row.id, row.content, scopedWords(row.conversation_id, row.content))
+    if (CJK_TEXT.test(row.content)) addTrigrams.run(row.id, row.content)
+  }
+  // One chunk: the edited messages first, then the ids above indexed_upto, at most `rows` of each
+  // (ids grow with each insert, AUTOINCREMENT never reuses one, and with one writer at a time no
+  // smaller id commits later).
+  const chunk = sqlite.transaction((/** @type {number} */ rows) => {
+    const ids = /** @type {number[]} */ (editedIds.all(rows))
+    for (const id of ids) {
+      const row = liveOne.get(id)
+      if (row) add(/** @type {any} */ (row))
+      forgetEdited.run(id)
+    }
+    const from = Number(progress.get())
+    const to = Math.min(Number(newest.get()), from + rows)
+    if (to <= from) return ids.length
+    for (const row of liveBetween.all(from, to)) add(/** @type {any} */ (row))
+    advance.run(to)
+    return ids.length + (to - from)
+  })
+  return { progress, newest, edited, chunk }
+}

@@ -1,0 +1,140 @@
+import type { FastifyInstance } from 'fastify'
+import t from 'tap'
+import {
+  CJK_TEXT,
+  INDEX_CHUNK_ROWS,
+  scopedWords,
+} from '../src/conversations/message-store/sqlite-search-index.js'
+import { workerMessageStore } from '../src/conversations/message-store/sqlite-worker.js'
+import { SQLITE_BUSY_TIMEOUT_MS } from '../src/db/index.js'
+import {
+  type Account,
+  buildTestApp,
+  createConversation,
+  MANY_WRITES,
+  register,
+  type TestContext,
+} from './helpers/app.js'
+
+// SQLite indexes new messages for search after they commit, in chunks (sqlite-search-index.js);
+// a search first brings the index up to the newest commit. These tests hold the index back (a
+// store of their own that never indexes when idle) to see that what has committed is still found
+// as it is now, edited or deleted, and that the writer indexes in bounded chunks on its own.
+
+async function found(app: FastifyInstance, who: Account, q: string): Promise<number[]> {
+  const response = await app.inject({
+    method: 'GET',
+    url: `/search?q=${encodeURIComponent(q)}`,
+    headers: who.auth,
+  })
+  if (response.statusCode !== 200) throw new Error(`search ${q}: ${response.statusCode} ${response.body}`)
+  return response.json().results.map((result: { message: { id: number } }) => result.message.id)
+}
+
+async function setup(t: TestContext) {
+  const app = await buildTestApp(t, MANY_WRITES)
+  const { sqlitePath: path, sqlite } = app.ctx.database
+  if (!path || !sqlite) return undefined
+  const [ann, bob] = [await register(app), await register(app)]
+  const room = await createConversation(app, ann, [bob])
+  // A store of the test's own that never indexes when idle: the index stays behind until asked.
+  const store = workerMessageStore(path, SQLITE_BUSY_TIMEOUT_MS, undefined, sqlite, 3_600_000)
+  t.teardown(() => store.close())
+  const indexedUpto = () => Number(sqlite.prepare('SELECT indexed_upto FROM search_progress').pluck().get())
+  const inIndex = (word: string) =>
+    Number(sqlite.prepare('SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?').pluck().get(word))
+  const append = async (content: string) =>
+    Number((await store.append({ conversationId: room, senderId: ann.id, content, clientId: null })).row.id)
+  return { app, store, ann, bob, room, indexedUpto, inIndex, append }
+}
+
+t.test('the scripts indexed by trigrams, and the words of the scoped column', async (t) => {
+  for (const text of ['สวัสดี', 'ひらがな', 'カタカナ', '㐀', '会議', '한국어', '豈'])
+    t.ok(CJK_TEXT.test(text), `${text}: by trigrams`)
+  for (const text of ['Zoë', 'Привет', 'Καλημέρα', 'plain 123'])
+    t.notOk(CJK_TEXT.test(text), `${text}: by words`)
+  t.equal(scopedWords(12, 'Zoë’s zoe-approved, 3 snacks!'), '12xZoë 12xs 12xzoe 12xapproved 12x3 12xsnacks')
+  t.equal(scopedWords(7, ' -- '), '', 'no words, nothing')
+})
+
+t.test('committed but not yet indexed: found by a search, as edited, never once deleted', async (t) => {
+  const s = await setup(t)
+  if (!s) return t.comment('SKIP: SQLite only; PostgreSQL keeps its index as rows are written')
+  const { app, ann, bob, room, indexedUpto, inIndex, append } = s
+  const before = indexedUpto()
+  const first = await append('alpha quokka one')
+  const second = await append('beta numbat two')
+  const third = await append('gamma wombat three')
+  const cjk = await append('会議は明日の午後三時からです')
+  t.equal(indexedUpto(), before, 'the writes did not index')
+  t.equal(inIndex('quokka'), 0, 'quokka is not in the index yet')
+
+  const edit = await app.inject({
+    method: 'PATCH',
+    url: `/conversations/${room}/messages/${first}`,
+    headers: ann.auth,
+    payload: { content: 'alpha platypus one' },
+  })
+  t.equal(edit.statusCode, 200)
+  const removed = await app.inject({
+    method: 'DELETE',
+    url: `/conversations/${room}/messages/${third}`,
+    headers: ann.auth,
+  })
+  t.equal(removed.statusCode, 204)
+  t.equal(indexedUpto(), before, 'edits of unindexed messages leave the index alone')
+
+  t.same(await found(app, bob, 'platypus'), [first], 'the edited text is found')
+  t.equal(indexedUpto(), cjk, 'the search brought the index up to the newest message')
+  t.same(await found(app, bob, 'quokka'), [], 'the text before the edit is not')
+  t.same(await found(app, bob, 'wombat'), [], 'the deleted message is not')
+  t.same(await found(app, bob, 'numbat'), [second])
+  t.same(await found(app, bob, '明日の午後'), [cjk], 'CJK text is indexed by trigrams too')
+
+  // Indexed now: an edit changes the index in its own transaction, as before.
+  const again = await app.inject({
+    method: 'PATCH',
+    url: `/conversations/${room}/messages/${first}`,
+    headers: ann.auth,
+    payload: { content: 'alpha echidna one' },
+  })
+  t.equal(again.statusCode, 200)
+  t.equal(inIndex('platypus'), 0, 'an indexed message edited: its old words leave the index at commit')
+  t.same(await found(app, bob, 'echidna'), [first], 'its new words are found')
+  t.equal(inIndex('echidna'), 1, 're-indexed for that search')
+  t.same(await found(app, bob, 'platypus'), [])
+})
+
+t.test('under sustained writes the writer indexes a chunk at a time on its own', async (t) => {
+  const s = await setup(t)
+  if (!s) return t.comment('SKIP: SQLite only; PostgreSQL keeps its index as rows are written')
+  const { app, store, bob, room, ann, indexedUpto } = s
+  const before = indexedUpto()
+  const count = INDEX_CHUNK_ROWS * 2 + 500
+  const rows = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      store.append({ conversationId: room, senderId: ann.id, content: `burst ${i} kiwi`, clientId: null }),
+    ),
+  )
+  const newest = Math.max(...rows.map((r) => Number(r.row.id)))
+  // The thread indexes right after it acknowledges the batch: wait for that chunk to commit.
+  for (let waited = 0; indexedUpto() === before && waited < 10_000; waited += 20)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  const behind = newest - indexedUpto()
+  t.ok(behind > 0 && behind < count, `indexed part of the burst by itself (${count - behind} of ${count})`)
+  t.equal((indexedUpto() - before) % INDEX_CHUNK_ROWS, 0, 'in whole chunks')
+  await store.searchable()
+  t.equal(indexedUpto(), newest, 'searchable(): the index holds every committed message')
+  const page = await found(app, bob, 'kiwi')
+  t.equal(page[0], newest, 'the newest first')
+})
+
+t.test('messages a stopped writer left unindexed are indexed by the next search', async (t) => {
+  const s = await setup(t)
+  if (!s) return t.comment('SKIP: SQLite only; PostgreSQL keeps its index as rows are written')
+  const { app, store, bob, indexedUpto, append } = s
+  const id = await append('left behind marmot')
+  await store.close()
+  t.ok(indexedUpto() < id, 'closed with the message unindexed')
+  t.same(await found(app, bob, 'marmot'), [id])
+})
