@@ -124,6 +124,32 @@ if (!existsSync(CHROMIUM)) {
       )
     })
 
+    await t.test("the sidebar's preview shows the words, not the marks", async (t) => {
+      const preview = page.locator(`.conv-item[data-id="${conversation}"] .conv-preview`)
+      const source = '**Ship** it: [the docs](https://example.com/d) and `npm start`\n```\nmake all\n```'
+      await send(source)
+      const shown = 'md_bob: Ship it: the docs and npm start make all'
+      await page.waitForFunction(
+        ([id, text]) =>
+          document.querySelector(`.conv-item[data-id="${id}"] .conv-preview`)?.textContent === text,
+        [conversation, shown] as const,
+      )
+      t.equal(await preview.textContent(), shown, 'live, from the message frame')
+      await page.reload()
+      await page.waitForFunction(() => document.body.dataset.connection === 'open')
+      t.equal(await preview.textContent(), shown, 'and from the conversation list after a reload')
+      await send('<b>not bold</b> *and* ~~x~~')
+      await page.waitForFunction(
+        (id) =>
+          document
+            .querySelector(`.conv-item[data-id="${id}"] .conv-preview`)
+            ?.textContent?.includes('not bold'),
+        conversation,
+      )
+      t.equal(await preview.textContent(), 'md_bob: <b>not bold</b> and x', 'HTML stays text')
+      await page.click(`.conv-item[data-id="${conversation}"]`)
+    })
+
     await t.test('HTML and script payloads show as text', async (t) => {
       for (const payload of XSS) {
         const node = content(payload)
