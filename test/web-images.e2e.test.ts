@@ -97,6 +97,43 @@ if (!existsSync(CHROMIUM)) {
       t.pass('Escape closes it')
     })
 
+    await t.test('the viewer keeps the keyboard inside it; focus returns to the thumbnail', async (t) => {
+      const thumbnail = `#message-list li.message[data-id="${sent.message.id}"] .inline-image`
+      await page.focus(thumbnail)
+      await page.keyboard.press('Enter')
+      await page.waitForSelector('#image-viewer')
+      const focused = () =>
+        page.evaluate(() => {
+          const active = document.activeElement
+          return {
+            inside: Boolean(active?.closest('#image-viewer')),
+            label: active?.getAttribute('aria-label') ?? active?.textContent ?? '',
+          }
+        })
+      const seen = new Set<string>()
+      for (const key of ['Tab', 'Tab', 'Tab', 'Shift+Tab', 'Shift+Tab', 'Shift+Tab']) {
+        await page.keyboard.press(key)
+        const now = await focused()
+        t.ok(now.inside, `after ${key} the focus is still in the viewer (${now.label})`)
+        seen.add(now.label)
+      }
+      t.ok(seen.size >= 2, `Tab moves between the viewer's controls (${[...seen].join(', ')})`)
+      t.equal(
+        await page.locator('#image-viewer a.viewer-open').getAttribute('href'),
+        `/files/${sent.file.id}`,
+        'a link opens the original in a new tab',
+      )
+      await page.keyboard.press('Escape')
+      await page.waitForSelector('#image-viewer', { state: 'detached' })
+      t.ok(
+        await page.evaluate(
+          (selector) => document.activeElement === document.querySelector(selector),
+          thumbnail,
+        ),
+        'focus is back on the thumbnail that opened it',
+      )
+    })
+
     await t.test('my picture from the header; others hear of theirs', async (t) => {
       const input = page.locator('header.me input[type=file]')
       await input.setInputFiles({
