@@ -69,6 +69,7 @@ export function openViewer(src, name, opener) {
     open,
     close,
   )
+  /** @type {HTMLElement[]} */
   const controls = [open, close]
   /** @param {KeyboardEvent} event */
   const onKey = (event) => {
