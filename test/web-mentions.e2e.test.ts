@@ -120,6 +120,11 @@ if (!existsSync(CHROMIUM)) {
       await page.waitForSelector(row)
       t.equal(await page.textContent(`${row} .mention.me`), '@alice')
       t.equal(await page.textContent(`${row} .content`), 'hello @alice, a look?', 'the text is whole')
+      t.equal(
+        await page.$eval(`${row} .mention.me`, (span) => getComputedStyle(span).display),
+        'inline',
+        'inside the line of text (not a block of its own)',
+      )
       t.ok(await page.isHidden(`.conv-item[data-id="${group}"] .mention-badge`), 'opened: the badge goes')
       await page.waitForFunction(() => document.title === 'Parley')
     })
