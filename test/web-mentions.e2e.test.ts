@@ -133,12 +133,25 @@ if (!existsSync(CHROMIUM)) {
       await page.click('#composer-input')
       await page.keyboard.type('thanks @')
       await page.waitForSelector('#mention-list:not([hidden]) li')
-      const options = await page.$$eval('#mention-list li', (items) => items.map((li) => li.textContent))
-      t.same(options, ['bob (@bob)', 'carol (@carol)', '@all: everyone here', '@here: everyone online now'])
-      await page.keyboard.type('c')
-      t.same(await page.$$eval('#mention-list li', (items) => items.map((li) => li.textContent)), [
+      const labels = () =>
+        page.$$eval('#mention-list li', (items) =>
+          items.map((li) => (li.querySelector('.mention-label') ?? li).textContent),
+        )
+      t.same(await labels(), [
+        'bob (@bob)',
         'carol (@carol)',
+        '@all: everyone here',
+        '@here: everyone online now',
       ])
+      t.same(
+        await page.$$eval('#mention-list li', (items) =>
+          items.map((li) => li.querySelector('.avatar')?.textContent),
+        ),
+        ['b', 'c', undefined, undefined],
+        'each person with their avatar (initials here)',
+      )
+      await page.keyboard.type('c')
+      t.same(await labels(), ['carol (@carol)'])
       await page.keyboard.press('Backspace')
       await page.keyboard.press('ArrowDown')
       await page.keyboard.press('Enter')
