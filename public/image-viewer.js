@@ -39,39 +39,71 @@ export function imageAttachment(file) {
   return link
 }
 
+/** Closes the open viewer, if any (set while one is open). @type {(() => void) | null} */
+let closeOpen = null
+
 /**
- * Shows the original over the page until Escape, the close button, or a click outside it.
+ * Shows the original over the page until Escape, the close button, or a click outside it. While
+ * it is open Tab and Shift+Tab cycle through its own controls; on closing, focus returns to
+ * `opener`.
  * @param {string} src @param {string} name @param {HTMLElement} opener focus returns here
  */
 export function openViewer(src, name, opener) {
   closeViewer()
   const close = el('button', { type: 'button', class: 'viewer-close', 'aria-label': 'Close' }, '✕')
+  const open = el(
+    'a',
+    {
+      class: 'viewer-open',
+      href: src,
+      target: '_blank',
+      rel: 'noopener',
+      'aria-label': `Open ${name} in a new tab`,
+    },
+    'Open original',
+  )
   const overlay = el(
     'div',
     { class: 'image-viewer', id: 'image-viewer', role: 'dialog', 'aria-modal': 'true', 'aria-label': name },
     el('img', { src, alt: name }),
+    open,
     close,
   )
+  /** @type {HTMLElement[]} */
+  const controls = [open, close]
   /** @param {KeyboardEvent} event */
   const onKey = (event) => {
     if (event.key === 'Escape') {
       event.preventDefault()
       done()
+    } else if (event.key === 'Tab') {
+      // A focus trap: the page behind the overlay is out of reach until the viewer closes.
+      event.preventDefault()
+      const at = controls.indexOf(/** @type {HTMLElement} */ (document.activeElement))
+      const step = event.shiftKey ? -1 : 1
+      const next = at === -1 ? (event.shiftKey ? controls.length - 1 : 0) : at + step
+      controls[(next + controls.length) % controls.length].focus()
     }
   }
-  const done = () => {
+  const remove = () => {
     document.removeEventListener('keydown', onKey, true)
     overlay.remove()
-    opener.focus()
+    closeOpen = null
+  }
+  const done = () => {
+    remove()
+    if (opener.isConnected) opener.focus()
   }
   overlay.addEventListener('click', (event) => {
     if (event.target === overlay || event.target === close) done()
   })
   document.addEventListener('keydown', onKey, true)
   document.body.append(overlay)
+  closeOpen = remove
   close.focus()
 }
 
+/** Closes the viewer without moving the focus (the page behind it is changing). */
 export function closeViewer() {
-  document.getElementById('image-viewer')?.remove()
+  closeOpen?.()
 }

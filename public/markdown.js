@@ -104,3 +104,46 @@ export function renderMarkdown(source) {
   build(md.parse(source, {}), fragment)
   return fragment
 }
+
+/**
+ * @param {import('/vendor/markdown-it.js').Token[]} tokens
+ * @param {string[]} out
+ */
+function collectText(tokens, out) {
+  for (const token of tokens) {
+    switch (token.type) {
+      case 'inline':
+        collectText(token.children ?? [], out)
+        break
+      case 'text':
+      case 'code_inline':
+        out.push(token.content)
+        break
+      case 'fence':
+      case 'code_block':
+        out.push(token.content.replace(/\n$/, ''), '\n')
+        break
+      case 'softbreak':
+      case 'hardbreak':
+      case 'paragraph_close':
+      case 'list_item_close':
+        out.push('\n')
+        break
+      default:
+        if (token.nesting === 0 && token.content) out.push(token.content)
+    }
+  }
+}
+
+/**
+ * A message's text without its marks, for one-line places such as the sidebar's preview: a link
+ * as its text, code without backticks, lines joined by spaces (as src/conversations/plain-text.ts
+ * does on the server for search and notifications).
+ * @param {string} source
+ */
+export function markdownText(source) {
+  /** @type {string[]} */
+  const out = []
+  collectText(md.parse(source, {}), out)
+  return out.join('').replace(/\s+/g, ' ').trim()
+}

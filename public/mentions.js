@@ -3,11 +3,11 @@
 // members (and @all / @here in groups and projects); mentions in messages are drawn as
 // highlighted names (text nodes only), and a message that mentions me is marked.
 import { $, el } from './dom.js'
-import { nameOf } from './people.js'
+import { avatar, nameOf } from './people.js'
 import { state } from './state.js'
 
 /** @typedef {import('./state.js').Message} Message */
-/** @typedef {{ username: string, label: string }} Choice */
+/** @typedef {{ username: string, label: string, person?: import('./state.js').Person }} Choice */
 
 /** The server's rule: an `@` that starts a word, then a username's characters. */
 const MENTION = /(?<![\w.@-])@([A-Za-z0-9_.-]{1,64})/g
@@ -97,7 +97,7 @@ function choicesFor(query) {
     const person = state.people.get(member.id) ?? member
     const name = nameOf(person).toLowerCase()
     if (member.username.toLowerCase().startsWith(query) || name.startsWith(query)) {
-      found.push({ username: member.username, label: `${nameOf(person)} (@${member.username})` })
+      found.push({ username: member.username, label: `${nameOf(person)} (@${member.username})`, person })
     }
   }
   if (conversation.kind !== 'direct') {
@@ -131,7 +131,8 @@ function render() {
             pick(i)
           },
         },
-        choice.label,
+        choice.person ? avatar(choice.person) : null,
+        el('span', { class: 'mention-label' }, choice.label),
       ),
     ),
   )

@@ -4,7 +4,7 @@
 import { $, el } from './dom.js'
 import { formatSize, fullFormat, shortTime } from './format.js'
 import { imageAttachment } from './image-viewer.js'
-import { renderMarkdown } from './markdown.js'
+import { markdownText, renderMarkdown } from './markdown.js'
 import { highlightMentions, mentionsMe } from './mentions.js'
 import { deleteMessage, startEdit } from './message-actions.js'
 import { avatar, personName } from './people.js'
@@ -124,7 +124,10 @@ function renderMessage(message) {
   if (mine && !message.deleted) {
     // My message: focusable (tap or Tab) to reveal its actions.
     bubble.setAttribute('tabindex', '0')
-    bubble.setAttribute('aria-label', `Your message: ${message.content ?? 'file'}. Tab for Edit and Delete`)
+    bubble.setAttribute(
+      'aria-label',
+      `Your message: ${markdownText(message.content ?? '') || 'file'}. Tab for Edit and Delete`,
+    )
     line.append(
       el(
         'div',

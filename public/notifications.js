@@ -6,6 +6,7 @@
 import { api } from '/client/parley-client.js'
 import { openConversation } from './conversation-view.js'
 import { $, el, errorText, toast } from './dom.js'
+import { markdownText } from './markdown.js'
 import { personName, titleOf } from './people.js'
 import { state, upsertConversation } from './state.js'
 
@@ -81,7 +82,8 @@ export function onNotification(frame) {
   const sender = personName(frame.message.sender_id)
   const where = conversation && conversation.kind !== 'direct' ? ` in ${titleOf(conversation)}` : ''
   const title = frame.reason === 'mention' ? `${sender} mentioned you${where}` : `${sender}${where}`
-  const body = frame.message.content || (frame.message.attachments?.length ? 'Sent a file' : '')
+  const body =
+    markdownText(frame.message.content ?? '') || (frame.message.attachments?.length ? 'Sent a file' : '')
   const shown = new Notification(title, { body, tag: `parley-${frame.conversation_id}` })
   shown.onclick = () => {
     window.focus()

@@ -56,7 +56,14 @@ export function table(headings, rows) {
     'table',
     { class: 'panel-table' },
     el('thead', {}, el('tr', {}, ...headings.map((h) => el('th', { text: h })))),
-    el('tbody', {}, ...rows.map((cells) => el('tr', {}, ...cells.map((cell) => el('td', {}, cell))))),
+    el(
+      'tbody',
+      {},
+      // Each cell names its column: on a phone the rows stack as cards, a label before each value.
+      ...rows.map((cells) =>
+        el('tr', {}, ...cells.map((cell, i) => el('td', { dataset: { label: headings[i] ?? '' } }, cell))),
+      ),
+    ),
   )
 }
 

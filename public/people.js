@@ -2,6 +2,7 @@
 // How people and conversations are named and drawn: names, initials, avatars with an online dot,
 // conversation titles and previews.
 import { el } from './dom.js'
+import { markdownText } from './markdown.js'
 import { state } from './state.js'
 
 /** @typedef {import('./state.js').Conversation} Conversation */
@@ -105,6 +106,7 @@ export function previewOf(message) {
   if (message.deleted) return 'Message deleted'
   const who = message.sender_id === state.me?.id ? 'You' : personName(message.sender_id).split(' ')[0]
   const text =
-    message.content?.trim() || (message.attachments?.length ? `File: ${message.attachments[0].name}` : '')
+    markdownText(message.content ?? '') ||
+    (message.attachments?.length ? `File: ${message.attachments[0].name}` : '')
   return `${who}: ${text}`
 }

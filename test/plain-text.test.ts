@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { MARKDOWN_RULES, plainText } from '../src/conversations/plain-text.js'
+import { digestMail } from '../src/email/digest.js'
+import { pushPayload } from '../src/push/payload.js'
 
 // plainText: what a reader sees of a Markdown message, for places that show text only.
 
@@ -38,4 +40,14 @@ t.test('the page renders the same subset', async (t) => {
     'public/markdown.js enables the rules src/conversations/plain-text.ts does',
   )
   t.match(page, /MarkdownIt\('zero', \{ html: false, linkify: true, breaks: true \}\)/)
+})
+
+t.test('push notifications and e-mail digests say the words, not the marks', async (t) => {
+  const content = '**Ship** it: [the plan](https://example.com/p)\n- `npm start`\n- <b>go</b>'
+  const shown = 'Ship it: the plan npm start <b>go</b>'
+  const message = { id: 1, conversation_id: 2, content, kind: 'direct', title: null, sender_name: 'Ann' }
+  t.equal(pushPayload(message).body, shown)
+  const mail = digestMail([message], { page: 'https://chat.example', unsubscribe: 'https://u.example' })
+  t.match(mail.text, `Ann: ${shown}\n`)
+  t.equal(pushPayload({ ...message, content: '' }).body, 'Sent a file', 'a file message')
 })

@@ -169,6 +169,26 @@ t.test('snippet and highlights in UTF-16 code units', async (t) => {
   )
 })
 
+t.test('the snippet is the text a reader sees: Markdown marks dropped, HTML kept as text', async (t) => {
+  const app = await buildTestApp(t, MANY_WRITES)
+  const [ann, bob] = [await register(app), await register(app)]
+  const room = await createConversation(app, ann, [bob])
+  const id = await send(
+    app,
+    ann,
+    room,
+    'The **rocket** launch: see [the plan](https://example.com/p) `<b>go</b>`',
+  )
+  const result = (await get(app, bob, '/search?q=rocket')).body.results[0]
+  t.equal(result.message.id, id)
+  t.equal(result.snippet, 'The rocket launch: see the plan <b>go</b>')
+  t.same(
+    result.highlights.map(([start, end]: [number, number]) => result.snippet.slice(start, end)),
+    ['rocket'],
+  )
+  t.match(result.message.content, /\*\*rocket\*\*/, 'the message itself keeps its source')
+})
+
 t.test('bad input: blank or missing q is 400, limits checked', async (t) => {
   const app = await buildTestApp(t)
   const ann = await register(app)

@@ -9,7 +9,6 @@ import {
   loginInPage,
   newPage,
   PHONE,
-  screenshot,
   waitConnected,
 } from './helpers/browser.js'
 import { connect } from './helpers/ws.js'
@@ -63,7 +62,6 @@ if (!existsSync(CHROMIUM)) {
         'The two passwords differ.',
       ])
       await page.click('#register-form button[type=submit]')
-      await screenshot(page, 'register-phone')
       t.same(posts, [], 'not sent while there are problems')
       t.notMatch(await page.textContent('#register-form'), /body\.|must NOT/, 'no validator text')
 
@@ -141,7 +139,6 @@ if (!existsSync(CHROMIUM)) {
         () => document.querySelectorAll('#contact-list li[data-user-id]').length === 2,
       )
       t.same(await contactNames(page), ['bob', 'carol'])
-      await screenshot(page, 'contacts-desktop')
       t.equal(await page.textContent('#contact-btn'), 'Remove from contacts')
       const listed = await app.inject({ url: '/users/me/contacts', headers: taken.auth })
       t.same(

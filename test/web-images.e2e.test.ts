@@ -1,15 +1,12 @@
 import { existsSync } from 'node:fs'
-import { type Browser, chromium } from 'playwright-core'
 import sharp from 'sharp'
 import t from 'tap'
 import { type Account, createConversation, register, startTestServer } from './helpers/app.js'
+import { CHROMIUM, DESKTOP, launchBrowser, loginInPage, newPage } from './helpers/browser.js'
 
 // Images and avatars in the page: thumbnails with their box reserved, the viewer, pictures in the
 // sidebar, the header and message groups, my own picture from the header, initials as fallback.
 // Debian's Chromium driven by playwright-core. Run alone: npx tap test/web-images.e2e.test.ts
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const TIMEOUT = 10_000
 
 const picture = (width: number, height: number, background: string) =>
   sharp({ create: { width, height, channels: 3, background } })
@@ -44,23 +41,13 @@ if (!existsSync(CHROMIUM)) {
       await picture(1200, 800, '#36c'),
     )
 
-    const browser: Browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    })
-    t.teardown(() => browser.close())
-    const page = await (await browser.newContext({ baseURL: server.http })).newPage()
-    page.setDefaultTimeout(TIMEOUT)
+    const browser = await launchBrowser(t)
     const problems: string[] = []
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
+    const page = await newPage(browser, server.http, DESKTOP, problems)
     page.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text())) problems.push(`csp: ${message.text()}`)
     })
-    await page.goto('/')
-    await page.fill('#login-form input[name=username]', 'img_alice')
-    await page.fill('#login-form input[name=password]', 'correct horse battery')
-    await page.press('#login-form input[name=password]', 'Enter')
-    await page.waitForFunction(() => document.body.dataset.connection === 'open')
+    await loginInPage(page, 'img_alice')
 
     await t.test('pictures in the sidebar and the message group; initials otherwise', async (t) => {
       const item = page.locator(`.conv-item[data-id="${conversation}"] .avatar img.avatar-picture`)
@@ -95,6 +82,43 @@ if (!existsSync(CHROMIUM)) {
       await page.keyboard.press('Escape')
       await page.waitForSelector('#image-viewer', { state: 'detached' })
       t.pass('Escape closes it')
+    })
+
+    await t.test('the viewer keeps the keyboard inside it; focus returns to the thumbnail', async (t) => {
+      const thumbnail = `#message-list li.message[data-id="${sent.message.id}"] .inline-image`
+      await page.focus(thumbnail)
+      await page.keyboard.press('Enter')
+      await page.waitForSelector('#image-viewer')
+      const focused = () =>
+        page.evaluate(() => {
+          const active = document.activeElement
+          return {
+            inside: Boolean(active?.closest('#image-viewer')),
+            label: active?.getAttribute('aria-label') ?? active?.textContent ?? '',
+          }
+        })
+      const seen = new Set<string>()
+      for (const key of ['Tab', 'Tab', 'Tab', 'Shift+Tab', 'Shift+Tab', 'Shift+Tab']) {
+        await page.keyboard.press(key)
+        const now = await focused()
+        t.ok(now.inside, `after ${key} the focus is still in the viewer (${now.label})`)
+        seen.add(now.label)
+      }
+      t.ok(seen.size >= 2, `Tab moves between the viewer's controls (${[...seen].join(', ')})`)
+      t.equal(
+        await page.locator('#image-viewer a.viewer-open').getAttribute('href'),
+        `/files/${sent.file.id}`,
+        'a link opens the original in a new tab',
+      )
+      await page.keyboard.press('Escape')
+      await page.waitForSelector('#image-viewer', { state: 'detached' })
+      t.ok(
+        await page.evaluate(
+          (selector) => document.activeElement === document.querySelector(selector),
+          thumbnail,
+        ),
+        'focus is back on the thumbnail that opened it',
+      )
     })
 
     await t.test('my picture from the header; others hear of theirs', async (t) => {

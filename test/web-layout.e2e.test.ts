@@ -13,7 +13,6 @@ import {
   newPage,
   PASSWORD,
   PHONE,
-  screenshot,
   waitConnected,
 } from './helpers/browser.js'
 import { connect } from './helpers/ws.js'
@@ -93,7 +92,6 @@ if (!existsSync(CHROMIUM)) {
           `every ${selector} on screen (${found.map((b) => Math.round(b.right)).join(', ')})`,
         )
       }
-      await screenshot(page, 'sidebar-phone')
       const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth)
       t.ok(scrollWidth <= PHONE.width, 'no sideways scrolling')
 
@@ -115,7 +113,6 @@ if (!existsSync(CHROMIUM)) {
         t.equal(await page.textContent('#chat-title'), LONG_NAME)
         t.ok(await page.isHidden('#details-btn'), 'no Members button')
         t.ok((await box(page, '.chat-header')).right <= PHONE.width, 'the header fits')
-        await screenshot(page, 'direct-phone')
         for (const bubble of await boxes(page, '#message-list .bubble')) {
           t.ok(bubble.right <= PHONE.width, 'the long message wraps on screen')
         }

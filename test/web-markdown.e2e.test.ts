@@ -1,14 +1,11 @@
 import { existsSync } from 'node:fs'
-import { type Browser, chromium } from 'playwright-core'
 import t from 'tap'
 import { createConversation, register, startTestServer } from './helpers/app.js'
+import { CHROMIUM, DESKTOP, launchBrowser, loginInPage, newPage, waitConnected } from './helpers/browser.js'
 
 // Markdown in the page (public/markdown.js): the chat subset renders as elements, and every
 // HTML or script payload, Markdown-shaped or not, shows as text. Debian's Chromium driven by
 // playwright-core, as in test/web.e2e.test.ts. Run alone: npx tap test/web-markdown.e2e.test.ts
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const TIMEOUT = 10_000
 
 /** Each must render with no link, image, script or event handler, and run nothing. */
 const XSS = [
@@ -68,27 +65,15 @@ if (!existsSync(CHROMIUM)) {
     for (const [name, text] of Object.entries(rich)) ids.set(name, await send(text))
     for (const payload of XSS) ids.set(payload, await send(payload))
 
-    const browser: Browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    })
-    t.teardown(() => browser.close())
-    const page = await (await browser.newContext({ baseURL: server.http })).newPage()
-    page.setDefaultTimeout(TIMEOUT)
+    const browser = await launchBrowser(t)
     const problems: string[] = []
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
+    const page = await newPage(browser, server.http, DESKTOP, problems)
     page.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text())) problems.push(`csp: ${message.text()}`)
     })
-    page.on('dialog', (dialog) => {
-      problems.push(`dialog: ${dialog.message()}`)
-      dialog.dismiss()
-    })
-    await page.goto('/')
-    await page.fill('#login-form input[name=username]', 'md_alice')
-    await page.fill('#login-form input[name=password]', 'correct horse battery')
-    await page.press('#login-form input[name=password]', 'Enter')
-    await page.waitForFunction(() => document.body.dataset.connection === 'open')
+    // newPage's own handler dismisses it; any dialog here is a script that ran.
+    page.on('dialog', (dialog) => problems.push(`dialog: ${dialog.message()}`))
+    await loginInPage(page, 'md_alice')
     await page.click(`.conv-item[data-id="${conversation}"]`)
     const last = ids.get(XSS.at(-1) ?? '')
     await page.waitForSelector(`#message-list li.message[data-id="${last}"] .content`)
@@ -122,6 +107,32 @@ if (!existsSync(CHROMIUM)) {
         ],
         'URLs with a scheme and e-mail addresses are linked; bare host names are not',
       )
+    })
+
+    await t.test("the sidebar's preview shows the words, not the marks", async (t) => {
+      const preview = page.locator(`.conv-item[data-id="${conversation}"] .conv-preview`)
+      const source = '**Ship** it: [the docs](https://example.com/d) and `npm start`\n```\nmake all\n```'
+      await send(source)
+      const shown = 'md_bob: Ship it: the docs and npm start make all'
+      await page.waitForFunction(
+        ([id, text]) =>
+          document.querySelector(`.conv-item[data-id="${id}"] .conv-preview`)?.textContent === text,
+        [conversation, shown] as const,
+      )
+      t.equal(await preview.textContent(), shown, 'live, from the message frame')
+      await page.reload()
+      await waitConnected(page)
+      t.equal(await preview.textContent(), shown, 'and from the conversation list after a reload')
+      await send('<b>not bold</b> *and* ~~x~~')
+      await page.waitForFunction(
+        (id) =>
+          document
+            .querySelector(`.conv-item[data-id="${id}"] .conv-preview`)
+            ?.textContent?.includes('not bold'),
+        conversation,
+      )
+      t.equal(await preview.textContent(), 'md_bob: <b>not bold</b> and x', 'HTML stays text')
+      await page.click(`.conv-item[data-id="${conversation}"]`)
     })
 
     await t.test('HTML and script payloads show as text', async (t) => {

@@ -120,6 +120,11 @@ if (!existsSync(CHROMIUM)) {
       await page.waitForSelector(row)
       t.equal(await page.textContent(`${row} .mention.me`), '@alice')
       t.equal(await page.textContent(`${row} .content`), 'hello @alice, a look?', 'the text is whole')
+      t.equal(
+        await page.$eval(`${row} .mention.me`, (span) => getComputedStyle(span).display),
+        'inline',
+        'inside the line of text (not a block of its own)',
+      )
       t.ok(await page.isHidden(`.conv-item[data-id="${group}"] .mention-badge`), 'opened: the badge goes')
       await page.waitForFunction(() => document.title === 'Parley')
     })
@@ -128,12 +133,25 @@ if (!existsSync(CHROMIUM)) {
       await page.click('#composer-input')
       await page.keyboard.type('thanks @')
       await page.waitForSelector('#mention-list:not([hidden]) li')
-      const options = await page.$$eval('#mention-list li', (items) => items.map((li) => li.textContent))
-      t.same(options, ['bob (@bob)', 'carol (@carol)', '@all: everyone here', '@here: everyone online now'])
-      await page.keyboard.type('c')
-      t.same(await page.$$eval('#mention-list li', (items) => items.map((li) => li.textContent)), [
+      const labels = () =>
+        page.$$eval('#mention-list li', (items) =>
+          items.map((li) => (li.querySelector('.mention-label') ?? li).textContent),
+        )
+      t.same(await labels(), [
+        'bob (@bob)',
         'carol (@carol)',
+        '@all: everyone here',
+        '@here: everyone online now',
       ])
+      t.same(
+        await page.$$eval('#mention-list li', (items) =>
+          items.map((li) => li.querySelector('.avatar')?.textContent),
+        ),
+        ['b', 'c', undefined, undefined],
+        'each person with their avatar (initials here)',
+      )
+      await page.keyboard.type('c')
+      t.same(await labels(), ['carol (@carol)'])
       await page.keyboard.press('Backspace')
       await page.keyboard.press('ArrowDown')
       await page.keyboard.press('Enter')

@@ -2,15 +2,7 @@ import { existsSync } from 'node:fs'
 import type { Page } from 'playwright-core'
 import t from 'tap'
 import { createConversation, MANY_WRITES, register, startTestServer } from './helpers/app.js'
-import {
-  CHROMIUM,
-  DESKTOP,
-  launchBrowser,
-  loginInPage,
-  newPage,
-  screenshot,
-  waitConnected,
-} from './helpers/browser.js'
+import { CHROMIUM, DESKTOP, launchBrowser, loginInPage, newPage, waitConnected } from './helpers/browser.js'
 
 // The open conversation's timeline in Chromium: a line per day, the "New messages" line at my
 // read pointer, deleted messages alike live and after a reload, and the unread count on the
@@ -100,7 +92,6 @@ if (!existsSync(CHROMIUM)) {
         'message: unread one',
         'message: unread two',
       ])
-      await screenshot(page, 'timeline-desktop')
       await page.waitForFunction(() => document.title === 'Parley')
       t.equal(await favicon(page), '/favicon.svg', 'the plain icon again')
     })

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deflateSync } from 'node:zlib'
@@ -11,11 +11,9 @@ import { MANY_WRITES } from './helpers/app.js'
 
 // The web page in a real browser: Debian's Chromium driven by playwright-core (never a downloaded
 // browser), two users in two browser contexts against a real server on an ephemeral port.
-// Run alone: npx tap test/web.e2e.test.ts   (PARLEY_SCREENSHOTS=1 also refreshes docs/screenshots/)
+// Run alone: npx tap test/web.e2e.test.ts
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const SCREENSHOTS = process.env.PARLEY_SCREENSHOTS === '1'
-const SCREENSHOT_DIR = join(import.meta.dirname, '..', 'docs', 'screenshots')
 const TIMEOUT = 10_000
 
 /** A PNG of `width` x `height` with a gradient, encoded here (no image library). */
@@ -152,12 +150,6 @@ async function sendInPage(page: Page, text: string) {
   await page.keyboard.press('Enter')
 }
 
-async function screenshot(page: Page, name: string) {
-  if (!SCREENSHOTS) return
-  mkdirSync(SCREENSHOT_DIR, { recursive: true })
-  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`) })
-}
-
 if (!existsSync(CHROMIUM)) {
   // Not a skip: CI installs Chromium (`apt-get install -y chromium`), so a missing one is a failure.
   t.fail(
@@ -216,7 +208,6 @@ if (!existsSync(CHROMIUM)) {
       t.notMatch(csp, /unsafe-inline/)
       t.match(csp, new RegExp(`connect-src 'self' ws://127\\.0\\.0\\.1:${server.port}`))
       await alice.waitForSelector('#auth-view:not([hidden])')
-      await screenshot(alice, 'login-desktop')
       await bob.goto('/')
     })
 
@@ -347,8 +338,6 @@ if (!existsSync(CHROMIUM)) {
       t.equal(await download.text(), 'some notes\n', 'the link downloads the file')
     })
 
-    await screenshot(alice, 'chat-desktop')
-
     await t.test('projects: create, add a member, upload by drag and drop with a progress bar', async (t) => {
       await alice.click('#new-project-btn')
       await alice.fill('#project-name', 'Apollo <i>')
@@ -403,7 +392,6 @@ if (!existsSync(CHROMIUM)) {
         log.some((entry) => /Uploading plan\.txt… \d+%$/.test(entry)),
         'with a percentage',
       )
-      await screenshot(alice, 'project-desktop')
 
       await projectItem.click()
       await bob.waitForSelector('#file-list li >> text=plan.txt')
@@ -422,7 +410,6 @@ if (!existsSync(CHROMIUM)) {
       await server.app.close()
       await bob.waitForSelector('#banner:not([hidden])')
       t.match(await bob.textContent('#banner'), /Reconnecting/, 'a clear reconnecting banner')
-      await screenshot(bob, 'reconnecting-desktop')
 
       // bob writes while the server is down: queued, sent once when it is back
       await sendInPage(bob, 'written while offline')
@@ -588,7 +575,6 @@ if (!existsSync(CHROMIUM)) {
       await waitConnected(phone)
       t.ok(await phone.isVisible('#sidebar'), 'the list fills the screen')
       t.notOk(await phone.isVisible('#chat'), 'the conversation is hidden')
-      await screenshot(phone, 'conversations-phone')
       await phone.click(`#conversation-list .conv-item[data-id="${conversationId}"]`)
       await waitForMessage(phone, 'written while offline')
       t.notOk(await phone.isVisible('#sidebar'), 'the list gives way')
@@ -597,7 +583,6 @@ if (!existsSync(CHROMIUM)) {
       t.ok(box && box.y + box.height <= 844 && box.width <= 390, 'the composer fits the screen')
       const width = await phone.evaluate(() => document.documentElement.scrollWidth)
       t.ok(width <= 390, 'nothing scrolls sideways')
-      await screenshot(phone, 'chat-phone')
       await phone.click('#back-btn')
       t.ok(await phone.isVisible('#sidebar'), 'back to the list')
       await phone.context().close()

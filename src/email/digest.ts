@@ -1,4 +1,7 @@
-// The text of the emails: plain text, short, with the links.
+import { plainText } from '../conversations/plain-text.js'
+
+// The text of the emails: plain text (Markdown messages as a reader sees them), short, with the
+// links.
 
 export interface MissedMessage {
   conversation_id: number
@@ -9,7 +12,7 @@ export interface MissedMessage {
 }
 
 const line = (text: string, max = 200) => {
-  const flat = text.replace(/\s+/g, ' ').trim()
+  const flat = plainText(text).replace(/\s+/g, ' ').trim()
   if (flat === '') return '(a file)'
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
 }

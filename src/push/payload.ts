@@ -1,4 +1,7 @@
-// What a push says: short, and ids; the page fetches the rest when it is opened.
+import { plainText } from '../conversations/plain-text.js'
+
+// What a push says: short, and ids; the page fetches the rest when it is opened. The text is what
+// a reader sees of the Markdown (plainText), on one line.
 
 export interface PushPayload {
   type: 'notification'
@@ -22,7 +25,7 @@ export function pushPayload(message: {
     message.kind === 'direct'
       ? message.sender_name
       : `${message.sender_name} in ${message.title ?? 'a group'}`
-  const text = message.content.replace(/\s+/g, ' ').trim()
+  const text = plainText(message.content).replace(/\s+/g, ' ').trim()
   const body = text === '' ? 'Sent a file' : text.length > BODY_MAX ? `${text.slice(0, BODY_MAX - 1)}…` : text
   return {
     type: 'notification',

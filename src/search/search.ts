@@ -1,6 +1,7 @@
 import type { AppContext } from '../context.js'
 import type { ConversationContext } from '../conversations/context.js'
 import { requireMembership } from '../conversations/membership.js'
+import { plainText } from '../conversations/plain-text.js'
 import { type FileView, type MessageView, messageViews, toFileView } from '../conversations/views.js'
 import { findProjectOfMember } from '../db/queries/projects.js'
 import {
@@ -145,7 +146,8 @@ export async function searchMessagesOf(
   const results = views.map((message) => ({
     message,
     conversation_id: message.conversation_id,
-    ...snippetOf(message.content ?? '', patterns),
+    // What a reader sees (Markdown marks dropped), so the matches are marked in that text.
+    ...snippetOf(plainText(message.content ?? ''), patterns),
   }))
   const hasMore = rows.length > limit
   return { results, has_more: hasMore, cursor: hasMore ? encodeCursor(views[views.length - 1].id) : null }
