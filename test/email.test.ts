@@ -194,4 +194,53 @@ t.test('without SMTP_URL an address cannot be set', async (t) => {
     ).statusCode,
     200,
   )
+  const settings = await app.inject({ url: '/users/me/email', headers: bob.auth })
+  t.same(settings.json(), { email: null, verified: false, notifications: true, available: false })
+})
+
+t.test('GET and PATCH /users/me/email: the address, verified or not, digests on or off', async (t) => {
+  const { app, smtp } = await setup(t)
+  const [alice, bob] = [await register(app), await register(app)]
+  const settings = async () => {
+    const response = await app.inject({ url: '/users/me/email', headers: bob.auth })
+    t.equal(response.statusCode, 200)
+    return response.json()
+  }
+  const turn = (notifications: unknown) =>
+    app.inject({ method: 'PATCH', url: '/users/me/email', headers: bob.auth, payload: { notifications } })
+  t.same(await settings(), { email: null, verified: false, notifications: true, available: true })
+  t.equal((await app.inject({ url: '/users/me/email' })).statusCode, 401)
+  t.equal((await turn(false)).statusCode, 400, 'no address to turn off')
+  await app.inject({
+    method: 'PATCH',
+    url: '/users/me',
+    headers: bob.auth,
+    payload: { email: 'bob@example.com' },
+  })
+  t.same(await settings(), {
+    email: 'bob@example.com',
+    verified: false,
+    notifications: true,
+    available: true,
+  })
+  await until(() => smtp.mails.length === 1, 'the verification email')
+  t.equal((await app.inject({ url: linkPath(smtp.mails[0]?.text ?? '', 'verify') })).statusCode, 200)
+  t.same(await settings(), { email: 'bob@example.com', verified: true, notifications: true, available: true })
+
+  t.equal((await turn('no')).statusCode, 400)
+  const off = await turn(false)
+  t.equal(off.statusCode, 200)
+  t.same(off.json(), { email: 'bob@example.com', verified: true, notifications: false, available: true })
+  t.same(await settings(), off.json())
+  const direct = await createConversation(app, alice, [bob])
+  await send(app, alice, direct, 'while off')
+  await new Promise((resolve) => setTimeout(resolve, DELAY_MS + 50))
+  t.equal(await app.email.sendDue(), 0, 'no digest while turned off')
+
+  t.equal((await turn(true)).json().notifications, true)
+  await until(() => smtp.mails.length === 2, 'the digest once on again')
+  t.match(smtp.mails[1]?.text, /while off/)
+
+  await app.inject({ method: 'PATCH', url: '/users/me', headers: bob.auth, payload: { email: null } })
+  t.same(await settings(), { email: null, verified: false, notifications: true, available: true })
 })
