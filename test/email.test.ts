@@ -1,60 +1,11 @@
-import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import { SMTPServer } from 'smtp-server'
 import t, { type Test } from 'tap'
 import { type Account, buildTestApp, createConversation, MANY_WRITES, register } from './helpers/app.js'
+import { type Mail, startSmtp } from './helpers/smtp.js'
 
-// Email digests against an SMTP server started here. The delay is shortened to 1 s through the
+// Email digests against an SMTP server started by the test (helpers/smtp.ts). The delay is shortened to 1 s through the
 // config; a test waits for an email to arrive, or, to show that none is due, for the delay to pass
 // and then runs one round of the digests itself.
-
-interface Mail {
-  to: string
-  subject: string
-  text: string
-}
-
-/** Quoted-printable or base64 body of a single-part message, as text. */
-function decodeBody(raw: string): Mail {
-  const [head = '', ...rest] = raw.split('\r\n\r\n')
-  const body = rest.join('\r\n\r\n')
-  const header = (name: string) =>
-    new RegExp(`^${name}: ?(.*(?:\\r\\n[ \\t].*)*)`, 'im').exec(head)?.[1]?.replace(/\r\n[ \t]/g, ' ') ?? ''
-  const encoding = header('Content-Transfer-Encoding').toLowerCase()
-  const text =
-    encoding === 'base64'
-      ? Buffer.from(body, 'base64').toString('utf8')
-      : encoding === 'quoted-printable'
-        ? Buffer.from(
-            body
-              .replace(/=\r\n/g, '')
-              .replace(/=([0-9A-F]{2})/gi, (_, hex) => String.fromCharCode(Number.parseInt(hex, 16))),
-            'latin1',
-          ).toString('utf8')
-        : body
-  return { to: header('To'), subject: header('Subject'), text: text.replace(/\r\n/g, '\n') }
-}
-
-async function startSmtp(t: Test) {
-  const mails: Mail[] = []
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = []
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk))
-      stream.on('end', () => {
-        mails.push(decodeBody(Buffer.concat(chunks).toString('utf8')))
-        callback()
-      })
-    },
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  const port = (server.server.address() as AddressInfo).port
-  return { url: `smtp://127.0.0.1:${port}`, mails }
-}
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
   const end = Date.now() + timeoutMs
