@@ -3,9 +3,9 @@ import t, { type Test } from 'tap'
 import { type Account, buildTestApp, createConversation, MANY_WRITES, register } from './helpers/app.js'
 import { type Mail, startSmtp } from './helpers/smtp.js'
 
-// Email digests against an SMTP server started by the test (helpers/smtp.ts). The delay is shortened to 1 s through the
-// config; a test waits for an email to arrive, or, to show that none is due, for the delay to pass
-// and then runs one round of the digests itself.
+// Email digests against an SMTP server started by the test (helpers/smtp.ts). The delay is
+// shortened to 1 s through the config; a test waits for an email to arrive, or, to show that none
+// is due, for the delay to pass and then runs one round of the digests itself.
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
   const end = Date.now() + timeoutMs
