@@ -88,17 +88,19 @@ export class EmailService {
     return { ...current, notifications: on }
   }
 
-  async verify(token: string): Promise<boolean> {
+  /** The address the link confirmed; undefined for a link that is invalid, expired or superseded. */
+  async verify(token: string): Promise<string | undefined> {
     const claims = readToken(this.secret, token, 'verify')
-    return (
-      claims !== undefined &&
-      markEmailVerified(this.db, claims.userId, claims.email, new Date().toISOString())
-    )
+    if (!claims) return undefined
+    const done = await markEmailVerified(this.db, claims.userId, claims.email, new Date().toISOString())
+    return done ? claims.email : undefined
   }
 
-  async unsubscribe(token: string): Promise<boolean> {
+  /** The address the digest went to; undefined for a link that is invalid or expired. */
+  async unsubscribe(token: string): Promise<string | undefined> {
     const claims = readToken(this.secret, token, 'unsubscribe')
-    return claims !== undefined && turnEmailOff(this.db, claims.userId, new Date().toISOString())
+    if (!claims) return undefined
+    return (await turnEmailOff(this.db, claims.userId, new Date().toISOString())) ? claims.email : undefined
   }
 
   start(): void {
