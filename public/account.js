@@ -1,6 +1,7 @@
 // @ts-check
-// My account: display name, password, sessions ("log out this device"), API tokens, deletion.
+// My account: display name, email notifications (account-email.js), password, sessions ("log out this device"), API tokens, deletion.
 import { api } from '/client/parley-client.js'
+import { emailSection } from './account-email.js'
 import { el, errorText, toast } from './dom.js'
 import { table, when } from './panel.js'
 
@@ -33,7 +34,7 @@ const input = (props) => el('input', props)
 
 /** @param {HTMLElement} body */
 export async function renderAccount(body) {
-  const { user } = await api('/auth/check')
+  const [{ user }, email] = await Promise.all([api('/auth/check'), emailSection()])
   const name = input({ value: user.display_name, 'aria-label': 'Display name', maxlength: 64 })
   const current = input({
     type: 'password',
@@ -110,6 +111,7 @@ export async function renderAccount(body) {
       await api('/users/me', { method: 'PATCH', body: { display_name: name.value } })
       toast('Saved')
     }),
+    email,
     el('h3', { text: 'Password' }),
     miniForm('Change password', [current, next], async () => {
       await api('/auth/password', {

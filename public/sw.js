@@ -26,7 +26,12 @@ sw.addEventListener('activate', (/** @type {ExtendableEventLike} */ event) => {
   event.waitUntil(sw.clients.claim())
 })
 
-sw.addEventListener('push', (/** @type {PushEventLike} */ event) => {
+// The handlers are named top-level functions, so they are also properties of the worker's global
+// scope: the browser test (test/web-push.e2e.test.ts) calls them with an event of its own where
+// headless Chromium cannot produce the real one (a click on a notification).
+
+/** @param {PushEventLike} event */
+function onPush(event) {
   /** @type {{ type?: string, conversation_id?: number, message_id?: number, title?: string, body?: string }} */
   let payload = {}
   try {
@@ -45,9 +50,12 @@ sw.addEventListener('push', (/** @type {PushEventLike} */ event) => {
       data: { conversation_id: conversationId, message_id: payload.message_id },
     }),
   )
-})
+}
 
-sw.addEventListener('notificationclick', (/** @type {NotificationEventLike} */ event) => {
+sw.addEventListener('push', onPush)
+
+/** @param {NotificationEventLike} event */
+function onNotificationClick(event) {
   event.notification.close()
   const conversationId = Number(event.notification.data?.conversation_id)
   const url = new URL(`/#c=${conversationId}`, sw.location.origin).toString()
@@ -56,11 +64,14 @@ sw.addEventListener('notificationclick', (/** @type {NotificationEventLike} */ e
       const windows = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true })
       const page = windows.find((client) => new URL(client.url).origin === sw.location.origin)
       if (page) {
-        await page.focus()
+        // Told first: the page opens the conversation even if the browser refuses the focus.
         page.postMessage({ type: 'open_conversation', conversation_id: conversationId })
+        await page.focus()
         return
       }
       await sw.clients.openWindow(url)
     })(),
   )
-})
+}
+
+sw.addEventListener('notificationclick', onNotificationClick)

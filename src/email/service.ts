@@ -5,10 +5,12 @@ import type { Config } from '../config.js'
 import {
   claimDigest,
   digestCandidates,
+  emailState,
   markEmailVerified,
   missedMessages,
   releaseDigest,
   setEmail,
+  setEmailOn,
   turnEmailOff,
 } from '../db/queries/user-emails.js'
 import type { Database } from '../db/types.js'
@@ -20,6 +22,14 @@ import { makeToken, readToken } from './tokens.js'
 // mentions it has left unread for EMAIL_DELAY_MINUTES, then none until something newer is missed
 // that long. Each account's mark (`email_digested_through`) moves by compare-and-set, so of several
 // nodes one sends each digest.
+
+export interface EmailSettings {
+  email: string | null
+  verified: boolean
+  notifications: boolean
+  /** Whether this server sends email at all (SMTP_URL set). */
+  available: boolean
+}
 
 const VERIFY_TTL_MS = 24 * 3600_000
 const UNSUBSCRIBE_TTL_MS = 365 * 24 * 3600_000
@@ -59,17 +69,38 @@ export class EmailService {
     await this.transport.sendMail({ from: this.config.emailFrom, to: email, ...mail })
   }
 
-  async verify(token: string): Promise<boolean> {
-    const claims = readToken(this.secret, token, 'verify')
-    return (
-      claims !== undefined &&
-      markEmailVerified(this.db, claims.userId, claims.email, new Date().toISOString())
-    )
+  /** What the account's owner sees of it: the address, whether confirmed, whether digests are on. */
+  async settings(userId: number): Promise<EmailSettings> {
+    const row = await emailState(this.db, userId)
+    return {
+      email: row?.email ?? null,
+      verified: Boolean(row?.email && row.email_verified_at),
+      notifications: !row?.email_off_at,
+      available: this.enabled,
+    }
   }
 
-  async unsubscribe(token: string): Promise<boolean> {
+  /** Digests on or off for the account's address (there must be one). */
+  async setNotifications(userId: number, on: boolean): Promise<EmailSettings> {
+    const current = await this.settings(userId)
+    if (current.email === null) throw badRequest('Add an email address first')
+    await setEmailOn(this.db, userId, on, new Date().toISOString())
+    return { ...current, notifications: on }
+  }
+
+  /** The address the link confirmed; undefined for a link that is invalid, expired or superseded. */
+  async verify(token: string): Promise<string | undefined> {
+    const claims = readToken(this.secret, token, 'verify')
+    if (!claims) return undefined
+    const done = await markEmailVerified(this.db, claims.userId, claims.email, new Date().toISOString())
+    return done ? claims.email : undefined
+  }
+
+  /** The address the digest went to; undefined for a link that is invalid or expired. */
+  async unsubscribe(token: string): Promise<string | undefined> {
     const claims = readToken(this.secret, token, 'unsubscribe')
-    return claims !== undefined && turnEmailOff(this.db, claims.userId, new Date().toISOString())
+    if (!claims) return undefined
+    return (await turnEmailOff(this.db, claims.userId, new Date().toISOString())) ? claims.email : undefined
   }
 
   start(): void {

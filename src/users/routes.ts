@@ -11,7 +11,15 @@ import { toUserView, type UserViewRow } from '../presence/user-view.js'
 import { cleanName } from '../text.js'
 import { avatarRoutes } from './avatar-routes.js'
 import { addContact, listContacts, removeContact } from './contacts.js'
-import { AddContactBody, ContactParams, ListUsersQuery, UpdateMeBody, UserPage } from './schemas.js'
+import {
+  AddContactBody,
+  ContactParams,
+  EmailSettings,
+  EmailSettingsBody,
+  ListUsersQuery,
+  UpdateMeBody,
+  UserPage,
+} from './schemas.js'
 
 async function routes(app: FastifyInstance): Promise<void> {
   const { ctx } = app
@@ -84,6 +92,31 @@ async function routes(app: FastifyInstance): Promise<void> {
       if (!updated) throw notFound('User')
       return { user: peerView(updated) }
     },
+  )
+
+  routes.get(
+    '/users/me/email',
+    {
+      schema: {
+        tags,
+        summary: 'My email address for digests: verified or not, digests on or off',
+        response: { 200: EmailSettings, ...errors(401) },
+      },
+    },
+    async (request) => app.email.settings(authOf(request).user.id),
+  )
+
+  routes.patch(
+    '/users/me/email',
+    {
+      schema: {
+        tags,
+        summary: 'Turn my email digests on or off',
+        body: EmailSettingsBody,
+        response: { 200: EmailSettings, ...errors(400, 401) },
+      },
+    },
+    async (request) => app.email.setNotifications(authOf(request).user.id, request.body.notifications),
   )
 
   routes.get(

@@ -28,3 +28,17 @@ export const UpdateMeBody = Type.Object(
 export const AddContactBody = Type.Object({ user_id: Id }, { additionalProperties: false })
 
 export const ContactParams = Type.Object({ userId: Id })
+
+export const EmailSettings = Type.Object({
+  email: Type.Union([Type.String(), Type.Null()], { description: 'My address for email digests, if any' }),
+  verified: Type.Boolean({ description: 'Whether the link mailed to the address was followed' }),
+  notifications: Type.Boolean({
+    description: 'Whether digests are on (the unsubscribe link turns them off)',
+  }),
+  available: Type.Boolean({ description: 'Whether this server sends email at all (SMTP_URL set)' }),
+})
+
+export const EmailSettingsBody = Type.Object(
+  { notifications: Type.Boolean({ description: 'Email digests on or off' }) },
+  { additionalProperties: false },
+)

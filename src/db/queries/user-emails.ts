@@ -41,6 +41,15 @@ export async function turnEmailOff(db: Db, userId: number, now: string): Promise
   return Number(result.numUpdatedRows) > 0
 }
 
+/** Digests on again (a new address does this too), or off, as the unsubscribe link does. */
+export async function setEmailOn(db: Db, userId: number, on: boolean, now: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ email_off_at: on ? null : now })
+    .where('id', '=', userId)
+    .execute()
+}
+
 export function emailState(db: Db, userId: number) {
   return db
     .selectFrom('users')
