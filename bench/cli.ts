@@ -39,6 +39,7 @@ const OPTIONS = {
   'quiet-wait': { type: 'string', default: '60' },
   'quiet-threshold': { type: 'string', default: '25' },
   'profile-server': { type: 'boolean', default: false },
+  'without-search-index': { type: 'boolean', default: false },
   'profile-generator': { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
   ...HTTP_OPTIONS,
@@ -66,6 +67,8 @@ ${SEARCH_HELP}
   --quiet-wait S --quiet-threshold P   before each step wait up to S s (60) until the rest of the
                                machine uses under P% of a core (25): other jobs skew the figures
   --profile-server / --profile-generator   node --cpu-prof into bench/results/profiles/
+  --without-search-index       SQLite: the writer keeps no search index (marked up to date at start),
+                               to compare the ladder with and without its cost
   --parley-url http://127.0.0.1:3000 [--parley-pid PID]   use a running Parley instead of starting one
   --accounts FILE              with --parley-url: the accounts and rooms \`npm run bench:setup\` wrote
                                into that server's database, instead of registering them over HTTP
@@ -112,6 +115,8 @@ export interface BenchOptions {
   quietThreshold: number
   /** Node flags for every server process (--cpu-prof ...). */
   serverNodeArgs: string[]
+  /** SQLite: mark the search index up to date forever, so the writer never indexes. */
+  withoutSearchIndex: boolean
   generatorProfileDir: string | undefined
   /** The raw flags, for the http mode's own options, and for the report. */
   flags: Record<string, string | boolean | undefined>
@@ -142,6 +147,8 @@ export function parseCli(argv: string[]): BenchOptions | 'help' {
     throw new Error('--database: the http and search modes seed a SQLite file')
   if (nodes > 1 && (!database || mode !== 'ladder'))
     throw new Error('--nodes: the ladder mode on PostgreSQL (--database postgres://...)')
+  if (a['without-search-index'] && (database || a['parley-url']))
+    throw new Error('--without-search-index: the SQLite server the bench starts')
   if ((database || nodes > 1) && a['parley-url'])
     throw new Error('--database/--nodes start servers; --parley-url uses one')
   const profileDir = join(String(a.out), 'profiles')
@@ -180,6 +187,7 @@ export function parseCli(argv: string[]): BenchOptions | 'help' {
     quietWaitMs: num('quiet-wait', a['quiet-wait']) * 1000,
     quietThreshold: num('quiet-threshold', a['quiet-threshold']),
     serverNodeArgs: a['profile-server'] ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+    withoutSearchIndex: Boolean(a['without-search-index']),
     generatorProfileDir: a['profile-generator'] ? profileDir : undefined,
     flags: a,
   }

@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import SqliteDatabase from 'better-sqlite3'
 import type { BenchOptions, Target } from './cli.js'
 import type { ServerHandle } from './lib.js'
 import { attachParley, startParley, startRaw } from './servers.js'
@@ -27,7 +28,8 @@ export function describe(options: BenchOptions, target: Target): string {
   if (target === 'raw') return 'raw ws'
   if (options.parleyUrl) return `Parley at ${options.parleyUrl}`
   const nodes = `${options.nodes} node${options.nodes > 1 ? 's' : ''}`
-  return options.database ? `PostgreSQL, ${nodes}${options.nodes > 1 ? ' + Redis' : ''}` : `SQLite, ${nodes}`
+  if (options.database) return `PostgreSQL, ${nodes}${options.nodes > 1 ? ' + Redis' : ''}`
+  return `SQLite, ${nodes}${options.withoutSearchIndex ? ', no search index' : ''}`
 }
 
 function deployment(
@@ -69,12 +71,14 @@ export async function deploy(
     return deployment(target, label, [attachParley(options.parleyUrl, options.parleyPid)], null)
   const uploadDir = join(tmp, 'uploads')
   if (!options.database) {
-    const node = await startParley({
-      dbPath: join(tmp, `bench-${Date.now()}.db`),
-      uploadDir,
-      nodeArgs: options.serverNodeArgs,
-      ipcProbe,
-    })
+    const dbPath = join(tmp, `bench-${Date.now()}.db`)
+    const node = await startParley({ dbPath, uploadDir, nodeArgs: options.serverNodeArgs, ipcProbe })
+    if (options.withoutSearchIndex) {
+      // Migrated by now: the indexer finds every message below its mark and indexes none.
+      const sqlite = new SqliteDatabase(dbPath)
+      sqlite.prepare('update search_progress set indexed_upto = ?').run(Number.MAX_SAFE_INTEGER)
+      sqlite.close()
+    }
     return deployment(target, label, [node], null)
   }
   const services = await Services.start(options.database, options.nodes > 1 ? options.redis : undefined)

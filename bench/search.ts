@@ -188,9 +188,11 @@ export async function seed(path: string, tmp: string, sizes: SearchRun['sizes'])
   sqlite.transaction(() => {
     for (const [id, value] of seq) setSeq.run(value, id)
   })()
-  // The search index, as the writer builds it after commits (in larger chunks here).
+  // The search index, as the writer builds it after commits (in larger chunks here), then merged
+  // as an idle writer merges it.
   const searchIndex = createSearchIndexer(sqlite)
   while (searchIndex.step(50_000) > 0);
+  while (searchIndex.tidy());
   sqlite.pragma('wal_checkpoint(TRUNCATE)')
   sqlite.close()
   return searcher

@@ -138,3 +138,36 @@ t.test('messages a stopped writer left unindexed are indexed by the next search'
   t.ok(indexedUpto() < id, 'closed with the message unindexed')
   t.same(await found(app, bob, 'marmot'), [id])
 })
+
+t.test('an idle writer merges the index segments the chunks made, a step at a time', async (t) => {
+  const app = await buildTestApp(t, MANY_WRITES)
+  const { sqlitePath: path, sqlite } = app.ctx.database
+  if (!path || !sqlite) return t.comment('SKIP: SQLite only; PostgreSQL keeps its index as rows are written')
+  const [ann, bob] = [await register(app), await register(app)]
+  const room = await createConversation(app, ann, [bob])
+  const segments = () =>
+    Number(sqlite.prepare('SELECT count(DISTINCT segid) FROM messages_fts_idx').pluck().get())
+  // Indexes when idle after 20 ms: the chunks commit one by one, then the merging starts.
+  const store = workerMessageStore(path, SQLITE_BUSY_TIMEOUT_MS, undefined, sqlite, 20)
+  t.teardown(() => store.close())
+  for (let round = 0; round < 4; round++) {
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        store.append({
+          conversationId: room,
+          senderId: ann.id,
+          content: `round ${round} line ${i} kiwi`,
+          clientId: null,
+        }),
+      ),
+    )
+    await store.searchable()
+  }
+  t.ok(segments() > 1, `the chunks left several segments (${segments()})`)
+  for (let waited = 0; segments() > 1 && waited < 15_000; waited += 50)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(segments(), 1, 'merged into one while idle')
+  const response = await app.inject({ method: 'GET', url: '/search?q=kiwi&limit=100', headers: bob.auth })
+  t.equal(response.json().results.length, 100, 'every message still found')
+  t.equal(response.json().has_more, true)
+})

@@ -42,6 +42,7 @@ export function workerMessageStore(
   // The search index: wanted after an idle spell with new messages, or by searches waiting on it.
   let indexWanted = false
   let searches: IndexWaiter[] = []
+  let tidyWanted = false
   let writtenSinceIndex = false
   let idleTimer: NodeJS.Timeout | undefined
 
@@ -58,7 +59,11 @@ export function workerMessageStore(
         if (reply.type === 'failed') {
           const error = toError(reply.code, reply.message)
           for (const search of current.searches) search.reject(error)
-        } else for (const search of current.searches) search.resolve()
+        } else {
+          for (const search of current.searches) search.resolve()
+          // More to merge: another step after the next idle spell.
+          if (reply.type === 'indexed' && reply.merged) writtenSinceIndex = true
+        }
       } else if (reply.type === 'done') {
         onCommit?.(current.batch.length, reply.ms, 'writer')
         settleBatch(current.batch, reply.outcomes)
@@ -89,43 +94,57 @@ export function workerMessageStore(
   }
 
   /**
-   * Brings the search index up to date: on the writer thread if it runs or much is to be done (a
-   * rebuild must not stall this thread), else here. False when this connection is busy.
+   * Brings the search index up to date, and when idle merges a step of its segments: on the
+   * writer thread if it runs or much is to be done (a rebuild must not stall this thread), else
+   * here. False when this connection is busy.
    */
   const runIndex = (): boolean => {
     const waiting = searches
+    // A waiting search is answered first; merging waits for the next idle spell.
+    const tidy = tidyWanted && waiting.length === 0
     const behind = local ? indexHere().lag() : Number.POSITIVE_INFINITY
-    if (behind > 0 && !worker && behind <= INDEX_CHUNK_ROWS && local?.inTransaction) return false
+    const onThread = worker !== undefined || !local || behind > INDEX_CHUNK_ROWS
+    if (!onThread && (behind > 0 || tidy) && local?.inTransaction) return false
     searches = []
     indexWanted = false
+    tidyWanted = false
     writtenSinceIndex = false
-    if (behind === 0) {
+    if (behind === 0 && !tidy) {
       for (const search of waiting) search.resolve()
       return true
     }
-    if (worker || behind > INDEX_CHUNK_ROWS || !local) {
+    if (onThread) {
       inFlight = { id: nextId++, batch: [], searches: waiting }
       worker ??= start()
       worker.ref()
-      worker.postMessage({ type: 'index', id: inFlight.id })
+      worker.postMessage({ type: 'index', id: inFlight.id, tidy })
       return true
     }
+    const searchIndex = indexHere()
     try {
-      indexHere().catchUp()
+      searchIndex.catchUp()
       for (const search of waiting) search.resolve()
+      // More to merge: another step after the next idle spell.
+      if (tidy && searchIndex.tidy()) writtenSinceIndex = true
     } catch (error) {
       for (const search of waiting) search.reject(error)
     }
     return true
   }
 
+  // Idle means no append asked for during the whole spell, not an empty queue for a moment
+  // (between two batches of a steady load the queue is often empty).
+  let lastAppendAt = 0
   const whenIdle = () => {
     if (!writtenSinceIndex || idleTimer) return
+    const wait = Math.max(0, lastAppendAt + indexWhenIdleMs - performance.now())
     idleTimer = setTimeout(() => {
       idleTimer = undefined
+      if (performance.now() - lastAppendAt < indexWhenIdleMs) return whenIdle()
       indexWanted = true
+      tidyWanted = true
       if (!inFlight && !scheduled) sendNext()
-    }, indexWhenIdleMs)
+    }, wait || indexWhenIdleMs)
     idleTimer.unref()
   }
 
@@ -168,6 +187,7 @@ export function workerMessageStore(
   // server at rest does not hold its isolate (about 9 MB), and light traffic never needs it.
   return {
     append(input) {
+      lastAppendAt = performance.now()
       return new Promise((resolve, reject) => {
         queue.push({ input, resolve, reject })
         // Everything asked for in this event-loop turn goes in one batch.
@@ -229,5 +249,5 @@ type IndexWaiter = { resolve: () => void; reject: (error: unknown) => void }
 
 type WorkerReply =
   | { type: 'done'; id: number; outcomes: AppendOutcome[]; ms: number }
-  | { type: 'indexed'; id: number }
+  | { type: 'indexed'; id: number; merged: boolean }
   | { type: 'failed'; id: number; code: string | undefined; message: string }

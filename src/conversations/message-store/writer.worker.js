@@ -3,10 +3,11 @@
 // here, so the main thread goes on reading and fanning out frames meanwhile. It owns a second
 // connection to the same database file (WAL: readers on the main connection are not blocked).
 // It also brings the search index up to date (sqlite-search-index.js): on its own once a chunk
-// of new messages has committed, and when asked (the writer went idle, or a search waits).
+// of new messages has committed, and when asked (the writer went idle, or a search waits); when
+// idle it also merges the index's segments a step at a time (`tidy`).
 //
-// in:  { type: 'batch', id, inputs: AppendInput[] } | { type: 'index', id } | { type: 'close' }
-// out: { type: 'done', id, outcomes: AppendOutcome[], ms } | { type: 'indexed', id }
+// in:  { type: 'batch', id, inputs: AppendInput[] } | { type: 'index', id, tidy } | { type: 'close' }
+// out: { type: 'done', id, outcomes: AppendOutcome[], ms } | { type: 'indexed', id, merged }
 //    | { type: 'failed', id, code, message }
 
 import { parentPort, workerData } from 'node:worker_threads'
@@ -36,7 +37,8 @@ port.on('message', (message) => {
     if (message.type === 'index') {
       searchIndex.catchUp()
       unindexed = 0
-      port.postMessage({ type: 'indexed', id: message.id })
+      const merged = message.tidy ? searchIndex.tidy() : false
+      port.postMessage({ type: 'indexed', id: message.id, merged })
       return
     }
     const outcomes = appendBatch(message.inputs)
