@@ -39,11 +39,12 @@ export function workerMessageStore(
   let nextId = 1
   let scheduled = false
   const idle: Array<() => void> = []
-  // The search index: wanted after an idle spell with new messages, or by searches waiting on it.
+  // The search index: wanted by searches waiting on it, and after an idle spell with new messages
+  // (`idleWork`), when it is also merged a step at a time.
   let indexWanted = false
   let searches: IndexWaiter[] = []
   let tidyWanted = false
-  let writtenSinceIndex = false
+  let idleWork = false
   let idleTimer: NodeJS.Timeout | undefined
 
   const start = (): Worker => {
@@ -62,12 +63,12 @@ export function workerMessageStore(
         } else {
           for (const search of current.searches) search.resolve()
           // More to merge: another step after the next idle spell.
-          if (reply.type === 'indexed' && reply.merged) writtenSinceIndex = true
+          if (reply.type === 'indexed' && reply.merged) idleWork = true
         }
       } else if (reply.type === 'done') {
         onCommit?.(current.batch.length, reply.ms, 'writer')
         settleBatch(current.batch, reply.outcomes)
-        writtenSinceIndex = true
+        idleWork = true
       } else if (reply.type === 'failed') {
         const error = toError(reply.code, reply.message)
         for (const item of current.batch) item.reject(error)
@@ -108,7 +109,7 @@ export function workerMessageStore(
     searches = []
     indexWanted = false
     tidyWanted = false
-    writtenSinceIndex = false
+    if (tidy) idleWork = false
     if (behind === 0 && !tidy) {
       for (const search of waiting) search.resolve()
       return true
@@ -125,7 +126,7 @@ export function workerMessageStore(
       searchIndex.catchUp()
       for (const search of waiting) search.resolve()
       // More to merge: another step after the next idle spell.
-      if (tidy && searchIndex.tidy()) writtenSinceIndex = true
+      if (tidy && searchIndex.tidy()) idleWork = true
     } catch (error) {
       for (const search of waiting) search.reject(error)
     }
@@ -135,17 +136,19 @@ export function workerMessageStore(
   // Idle means no append asked for during the whole spell, not an empty queue for a moment
   // (between two batches of a steady load the queue is often empty).
   let lastAppendAt = 0
-  const whenIdle = () => {
-    if (!writtenSinceIndex || idleTimer) return
-    const wait = Math.max(0, lastAppendAt + indexWhenIdleMs - performance.now())
+  const armIdleTimer = (ms: number) => {
     idleTimer = setTimeout(() => {
       idleTimer = undefined
-      if (performance.now() - lastAppendAt < indexWhenIdleMs) return whenIdle()
+      const quietFor = performance.now() - lastAppendAt
+      if (quietFor < indexWhenIdleMs) return armIdleTimer(indexWhenIdleMs - quietFor)
       indexWanted = true
       tidyWanted = true
       if (!inFlight && !scheduled) sendNext()
-    }, wait || indexWhenIdleMs)
+    }, ms)
     idleTimer.unref()
+  }
+  const whenIdle = () => {
+    if (idleWork && !idleTimer) armIdleTimer(indexWhenIdleMs)
   }
 
   const sendNext = () => {
@@ -169,7 +172,7 @@ export function workerMessageStore(
     // the thread takes over as batches grow. Never inside a Kysely transaction on this connection.
     if (here && batch.length <= LOCAL_BATCH_MAX && !here.sqlite.inTransaction) {
       commitHere(here.appendBatch, batch, onCommit)
-      writtenSinceIndex = true
+      idleWork = true
       sendNext()
       return
     }
@@ -180,7 +183,7 @@ export function workerMessageStore(
   }
 
   // A search index behind since the last run (or rebuilt by a migration) catches up soon after boot.
-  writtenSinceIndex = true
+  idleWork = true
   whenIdle()
 
   // The thread starts with the first batch too large for the main connection, not at boot: a
