@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { MARKDOWN_RULES, plainText } from '../src/conversations/plain-text.js'
+import { MARKDOWN_RULES, parsedPlainText, plainText } from '../src/conversations/plain-text.js'
 import { digestMail } from '../src/email/digest.js'
 import { pushPayload } from '../src/push/payload.js'
 
@@ -50,4 +50,33 @@ t.test('push notifications and e-mail digests say the words, not the marks', asy
   const mail = digestMail([message], { page: 'https://chat.example', unsubscribe: 'https://u.example' })
   t.match(mail.text, `Ann: ${shown}\n`)
   t.equal(pushPayload({ ...message, content: '' }).body, 'Sent a file', 'a file message')
+})
+
+t.test('lines with nothing to parse give what parsing gives', async (t) => {
+  const fixed = [
+    'www.xn--mnchen-3ya.de',
+    'a  b',
+    '  lead ',
+    '1.5 is fine',
+    'a - b',
+    '-- no',
+    '=== x',
+    '#tag',
+    '🎉 ok',
+  ]
+  for (const text of fixed) t.equal(plainText(text), parsedPlainText(text), JSON.stringify(text))
+  // Many short strings from characters near Markdown's, the same sequence every run.
+  const chars = [...'ab .,!?-+=#()\'"1234567890wx\u00a0éß🎉/;$^{}|*_`[]<>&:@\n']
+  let seed = 42
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return seed / 2147483648
+  }
+  let differ = 0
+  for (let i = 0; i < 20_000; i++) {
+    let text = ''
+    for (let n = Math.floor(next() * 12); n > 0; n--) text += chars[Math.floor(next() * chars.length)]
+    if (plainText(text) !== parsedPlainText(text)) differ++
+  }
+  t.equal(differ, 0, '20,000 strings: the same text either way')
 })

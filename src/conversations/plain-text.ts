@@ -57,6 +57,18 @@ function collect(tokens: Token[], out: string[]): void {
  * list items and paragraphs one a line. Never HTML: `<b>` stays the text `<b>`.
  */
 export function plainText(source: string): string {
+  // Most chat lines have nothing Markdown acts on: one line, none of its marks, no list or quote
+  // start. Their plain text is the line itself, without parsing (search snippets ask for it per
+  // result; test/plain-text.test.ts checks both ways agree).
+  if (NOTHING_TO_PARSE.test(source) && !BLOCK_START.test(source)) return source.trim()
+  return parsedPlainText(source)
+}
+
+const NOTHING_TO_PARSE = /^[^*_~`[\]<>&\\%:@\n\r\t\f\v]*$/
+const BLOCK_START = /^\s*(?:[-+>#=]|\d+[.)])/
+
+/** plainText by parsing, whatever the text. */
+export function parsedPlainText(source: string): string {
   const out: string[] = []
   collect(md.parse(source, {}), out)
   return out

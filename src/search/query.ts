@@ -69,20 +69,13 @@ export function ftsWordExpression(terms: Term[], expansions?: string[]): string 
  * SQLite FTS5: the word terms over the `scoped` column, in each of `conversationIds` (undefined if
  * none): for each conversation, every term as that conversation's words (see scopedWords).
  */
-export function ftsScopedExpression(
-  terms: Term[],
-  expansions: string[] | undefined,
-  conversationIds: number[],
-): string | undefined {
+export function ftsScopedExpression(terms: Term[], conversationIds: number[]): string | undefined {
   const words = terms.filter((term) => !term.substring)
   if (words.length === 0 || conversationIds.length === 0) return undefined
+  // A prefix here reads the words of one conversation that start with it: no need to spell them
+  // out first as the plain words' expression does (ftsWordExpression's `expansions`).
   const inConversation = (id: number) => {
-    const text = (term: Term) => {
-      const phrase = `"${scopedWords(id, term.text)}"`
-      if (!term.prefix) return phrase
-      if (expansions === undefined || expansions.length === 0) return `${phrase} *`
-      return `(${expansions.map((word) => `"${scopedWords(id, word)}"`).join(' OR ')})`
-    }
+    const text = (term: Term) => `"${scopedWords(id, term.text)}"${term.prefix ? ' *' : ''}`
     return `(${words.map(text).join(' AND ')})`
   }
   return `scoped:(${conversationIds.map(inConversation).join(' OR ')})`

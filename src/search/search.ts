@@ -103,11 +103,15 @@ async function scope(
 /** Above this many words starting with the prefix, the index is asked for the prefix itself. */
 const MAX_EXPANSIONS = 8
 
-function matchOf(terms: Term[], expansions: string[] | undefined, conversationIds: number[]): MessageMatch {
-  const scoped = conversationIds.length <= MAX_SCOPED_CONVERSATIONS
+/** `scopedTo`: the conversations to name in the index expression (undefined: too many to). */
+function matchOf(
+  terms: Term[],
+  expansions: string[] | undefined,
+  scopedTo: number[] | undefined,
+): MessageMatch {
   return {
     ftsWords: ftsWordExpression(terms, expansions),
-    ftsScoped: scoped ? ftsScopedExpression(terms, expansions, conversationIds) : undefined,
+    ftsScoped: scopedTo && ftsScopedExpression(terms, scopedTo),
     ftsSubstrings: ftsSubstringExpression(terms),
     tsQuery: tsQueryText(terms),
     substrings: substringTerms(terms),
@@ -133,13 +137,20 @@ export async function searchMessagesOf(
   }
   const conversationIds = await scope(ctx, userId, query)
   if (terms.length === 0) return { results: [], has_more: false, cursor: null }
-  const prefix = plainPrefix(terms)
+  // The words of each of my conversations (`scoped`) take a prefix cheaply as it is; only the
+  // plain words of everyone's messages need it spelled out as the few words it starts.
+  const scoped = conversationIds.length <= MAX_SCOPED_CONVERSATIONS
+  const prefix = scoped ? undefined : plainPrefix(terms)
   const expansions = prefix === undefined ? undefined : await prefixExpansions(ctx.db, prefix, MAX_EXPANSIONS)
   await ctx.messages.searchable()
-  const rows = await searchMessages(ctx.db, matchOf(terms, expansions, conversationIds), {
-    ...filter,
-    conversationIds,
-  })
+  const rows = await searchMessages(
+    ctx.db,
+    matchOf(terms, expansions, scoped ? conversationIds : undefined),
+    {
+      ...filter,
+      conversationIds,
+    },
+  )
   const shown = rows.slice(0, limit)
   const views = await messageViews(ctx.db, shown)
   const patterns = termPatterns(terms)
