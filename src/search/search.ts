@@ -133,9 +133,10 @@ export async function searchMessagesOf(
   }
   const conversationIds = await scope(ctx, userId, query)
   if (terms.length === 0) return { results: [], has_more: false, cursor: null }
+  // Caught up first: the prefix's words are read from the index, and must include the latest.
+  await ctx.messages.searchable()
   const prefix = plainPrefix(terms)
   const expansions = prefix === undefined ? undefined : await prefixExpansions(ctx.db, prefix, MAX_EXPANSIONS)
-  await ctx.messages.searchable()
   const rows = await searchMessages(ctx.db, matchOf(terms, expansions, conversationIds), {
     ...filter,
     conversationIds,
