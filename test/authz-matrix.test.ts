@@ -546,6 +546,24 @@ const WS: WsRow[] = [
     ],
   },
   {
+    event: 'search (conversation_id=)',
+    frame: (f) => ({ type: 'search', q: 'hello', conversation_id: f.group }),
+    cells: [NOSOCKET, 'NOT_FOUND', 'search_results', 'search_results', 'NOT_FOUND', 'NOT_FOUND', NOSOCKET],
+  },
+  {
+    event: 'search',
+    frame: () => ({ type: 'search', q: 'hello' }),
+    cells: [
+      NOSOCKET,
+      'search_results',
+      'search_results',
+      'search_results',
+      'search_results',
+      'search_results',
+      NOSOCKET,
+    ],
+  },
+  {
     event: 'ping',
     frame: () => ({ type: 'ping' }),
     cells: [NOSOCKET, 'pong', 'pong', 'pong', 'pong', 'pong', NOSOCKET],

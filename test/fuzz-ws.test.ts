@@ -23,6 +23,7 @@ const TYPES = [
   'typing',
   'mark_read',
   'get_presence',
+  'search',
   'ping',
 ]
 const FIELDS = [
@@ -37,6 +38,11 @@ const FIELDS = [
   'limit',
   'is_typing',
   'user_ids',
+  'q',
+  'project_id',
+  'from',
+  'before',
+  'has',
   '__proto__',
   'constructor',
   'prototype',
@@ -61,6 +67,7 @@ const SHAPES: Record<string, string[]> = {
   typing: ['conversation_id', 'is_typing'],
   mark_read: ['conversation_id', 'message_id'],
   get_presence: ['user_ids'],
+  search: ['q'],
   ping: [],
 }
 
@@ -83,10 +90,11 @@ const mutated = fc
       content: fc.string({ minLength: 1, maxLength: 50 }),
       is_typing: fc.boolean(),
       user_ids: fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 5 }),
+      q: fc.oneof(fc.constantFrom('m1', 'm', '"m2"', ' '), fc.string({ maxLength: 20 })),
     }),
     drop: fc.oneof(
       fc.constant([]),
-      fc.subarray(['conversation_id', 'message_id', 'content', 'is_typing', 'user_ids']),
+      fc.subarray(['conversation_id', 'message_id', 'content', 'is_typing', 'user_ids', 'q']),
     ),
   })
   .map(({ type, fields, base, drop }) => {

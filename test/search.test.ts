@@ -56,6 +56,17 @@ t.test('words: all must match, case and accents ignored, the last one also as a 
   t.same(await found(app, ann, '!!!'), [], 'no letters: nothing to find')
 })
 
+t.test('a prefix finds the words written just before it, not only those indexed earlier', async (t) => {
+  const app = await buildTestApp(t, MANY_WRITES)
+  const [ann, bob] = [await register(app), await register(app)]
+  const room = await createConversation(app, ann, [bob])
+  const hello = await send(app, ann, room, 'hello')
+  t.same(await found(app, ann, 'hel'), [hello], 'the first search after a write')
+  const helpdesk = await send(app, bob, room, 'ask the helpdesk')
+  t.same(await found(app, ann, 'hel'), [helpdesk, hello], 'a word new since the last search')
+  t.same(await found(app, ann, 'helpd'), [helpdesk])
+})
+
 t.test('"quoted phrases" match words next to each other, in order', async (t) => {
   const app = await buildTestApp(t, MANY_WRITES)
   const [ann, bob] = [await register(app), await register(app)]

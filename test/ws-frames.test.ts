@@ -191,7 +191,7 @@ t.test('socket error messages are for people', async (t) => {
   t.match(unknown, /unknown type "launch_rockets"/)
   t.match(
     unknown,
-    /join, leave, send_message, edit_message, delete_message, typing, mark_read, get_presence, set_notifications, ping/,
+    /join, leave, send_message, edit_message, delete_message, typing, mark_read, get_presence, set_notifications, search, ping/,
   )
   t.equal(await errorFor('{"type": "ping",\n  oops}'), 'Malformed JSON at line 2, column 3 (position 19)')
   t.match(

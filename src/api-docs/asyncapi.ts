@@ -18,6 +18,7 @@ const REPLIES: Partial<Record<ClientFrameType, ServerFrameType>> = {
   mark_read: 'ack',
   set_notifications: 'ack',
   get_presence: 'presence_list',
+  search: 'search_results',
   ping: 'pong',
 }
 

@@ -19,6 +19,7 @@ import { findUserViews } from '../db/queries/users.js'
 import { notFound } from '../errors.js'
 import { presenceFor } from '../presence/scope.js'
 import { toUserView } from '../presence/user-view.js'
+import { searchMessagesOf } from '../search/search.js'
 import { ruleMessage, typeboxRule } from '../validation-messages.js'
 import { type Connection, type Connections, send } from './connections.js'
 import { frame } from './frames.js'
@@ -178,6 +179,13 @@ export const handlers: { [K in ClientFrameType]: Entry<(typeof ClientFrames)[K]>
     await setNotifications(session.ctx, session.connection.userId, msg.conversation_id, msg.level, () =>
       session.reply('ack', {}),
     )
+  }),
+
+  search: entry(ClientFrames.search, async (session, msg) => {
+    // The rules of GET /search, in the one function behind both (membership, filters, paging).
+    const { type: _type, ref: _ref, ...query } = msg
+    const page = await searchMessagesOf(session.ctx, session.connection.userId, query)
+    session.reply('search_results', { q: msg.q, ...page })
   }),
 
   ping: entry(ClientFrames.ping, (session) => session.reply('pong', {})),

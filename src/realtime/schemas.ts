@@ -9,6 +9,7 @@ import {
   NotificationLevel,
   PageLimit,
 } from '../conversations/schemas.js'
+import { SearchPage, SearchQuery, SearchText } from '../search/schemas.js'
 
 // The WebSocket protocol's frames. Client frames are validated against these; all of them are
 // exported as JSON Schema into schemas/ (npm run schemas) for clients in any language.
@@ -68,6 +69,12 @@ export const ClientFrames = {
     'set_notifications',
     { conversation_id: Id, level: NotificationLevel },
     'Set my notification level for a conversation (all, mentions, none); replies ack, then my sockets get conversation',
+  ),
+  search: clientFrame(
+    'search',
+    // GET /search's parameters, q required: a page of the same results, by the same rules.
+    { ...SearchQuery.properties, q: SearchText },
+    'Full-text search over the messages of my conversations, as GET /search; replies search_results',
   ),
   ping: clientFrame('ping', {}, 'Replies pong'),
 } satisfies Record<string, TObject>
@@ -186,6 +193,15 @@ export const ServerFrames = {
     'conversation_deleted',
     { conversation_id: Type.Integer(), project_id: Type.Optional(Type.Integer()) },
     'A conversation you were in is gone (its project was deleted)',
+  ),
+  search_results: serverFrame(
+    'search_results',
+    {
+      ref: ReplyRef,
+      q: Type.String({ description: 'The q of the search frame it answers' }),
+      ...SearchPage.properties,
+    },
+    'The reply to search: a page of results, as GET /search answers',
   ),
   pong: serverFrame('pong', { ref: ReplyRef }, 'The reply to ping'),
   error: serverFrame(

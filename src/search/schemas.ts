@@ -7,7 +7,8 @@ const PageCursor = Type.String({
   maxLength: 64,
   description: 'The `cursor` of the previous page: the next page continues after it',
 })
-const Q = Type.String({
+/** The words to look for: `q` of GET /search and of the socket's `search` frame. */
+export const SearchText = Type.String({
   maxLength: 500,
   description:
     'Words (all must match, case and Latin accents ignored, the last one also as a prefix) and "quoted phrases"; CJK text matches by substring of 3+ characters',
@@ -19,7 +20,7 @@ const IsoDate = Type.String({
 
 export const SearchQuery = Type.Object(
   {
-    q: Type.Optional(Q),
+    q: Type.Optional(SearchText),
     conversation_id: Type.Optional(Id),
     project_id: Type.Optional(Id),
     from: Type.Optional(Type.Integer({ minimum: 1, description: 'Only messages this user sent' })),

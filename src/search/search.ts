@@ -137,12 +137,14 @@ export async function searchMessagesOf(
   }
   const conversationIds = await scope(ctx, userId, query)
   if (terms.length === 0) return { results: [], has_more: false, cursor: null }
+  // Caught up first: the results, and the prefix's words when read from the index, must include
+  // the latest messages.
+  await ctx.messages.searchable()
   // The words of each of my conversations (`scoped`) take a prefix cheaply as it is; only the
   // plain words of everyone's messages need it spelled out as the few words it starts.
   const scoped = conversationIds.length <= MAX_SCOPED_CONVERSATIONS
   const prefix = scoped ? undefined : plainPrefix(terms)
   const expansions = prefix === undefined ? undefined : await prefixExpansions(ctx.db, prefix, MAX_EXPANSIONS)
-  await ctx.messages.searchable()
   const rows = await searchMessages(
     ctx.db,
     matchOf(terms, expansions, scoped ? conversationIds : undefined),
