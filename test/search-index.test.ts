@@ -139,6 +139,20 @@ t.test('messages a stopped writer left unindexed are indexed by the next search'
   t.same(await found(app, bob, 'marmot'), [id])
 })
 
+t.test('a writer that starts with the index behind catches it up by itself', async (t) => {
+  const s = await setup(t)
+  if (!s) return t.comment('SKIP: SQLite only; PostgreSQL keeps its index as rows are written')
+  const { app, store, indexedUpto, append } = s
+  const id = await append('left behind wombat')
+  await store.close()
+  const { sqlitePath: path, sqlite } = app.ctx.database
+  const next = workerMessageStore(path as string, SQLITE_BUSY_TIMEOUT_MS, undefined, sqlite, 20)
+  t.teardown(() => next.close())
+  for (let waited = 0; indexedUpto() < id && waited < 10_000; waited += 20)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(indexedUpto(), id, 'indexed with no search asking')
+})
+
 t.test('an idle writer merges the index segments the chunks made, a step at a time', async (t) => {
   const app = await buildTestApp(t, MANY_WRITES)
   const { sqlitePath: path, sqlite } = app.ctx.database

@@ -182,9 +182,12 @@ export function workerMessageStore(
     worker.postMessage({ type: 'batch', id: inFlight.id, inputs: batch.map((item) => item.input) })
   }
 
-  // A search index behind since the last run (or rebuilt by a migration) catches up soon after boot.
-  idleWork = true
-  whenIdle()
+  // A search index behind since the last run (or rebuilt by a migration) catches up soon after
+  // boot; one up to date waits for new messages.
+  if (!local || indexHere().lag() > 0) {
+    idleWork = true
+    whenIdle()
+  }
 
   // The thread starts with the first batch too large for the main connection, not at boot: a
   // server at rest does not hold its isolate (about 9 MB), and light traffic never needs it.
