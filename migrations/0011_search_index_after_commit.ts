@@ -10,11 +10,10 @@ import { isPostgres } from '../src/db/schema-helpers.js'
 //   index up to the newest commit (src/conversations/message-store/sqlite-search-index.js), so
 //   whatever has committed is found as it is now. An edit or deletion takes the old text out of
 //   the index in its own transaction.
-// - Words per conversation: `scoped` holds each word once more, prefixed with the message's
-//   conversation id (`12xmeeting`), so a search asks for its words in the searcher's
+// - Words per conversation: each word is indexed prefixed with the message's conversation id
+//   (`12xmeeting`, column `scoped`), so a search asks for its words in the searcher's
 //   conversations only and reads nothing of anyone else's: a word common elsewhere costs no more
-//   than a rare one. `body` keeps the plain words (the vocabulary for prefixes, and members of
-//   more conversations than an expression should name).
+//   than a rare one.
 // The new tables start empty; the writer fills them from the oldest message up, in chunks, and a
 // search waits for that. PostgreSQL keeps its expression index as rows are written: no change.
 const statements = [
@@ -23,7 +22,7 @@ const statements = [
   'DROP TRIGGER messages_search_delete',
   'DROP TABLE messages_fts',
   'DROP TABLE messages_cjk',
-  `CREATE VIRTUAL TABLE messages_fts USING fts5(body, scoped, content='', contentless_delete=1,
+  `CREATE VIRTUAL TABLE messages_fts USING fts5(scoped, content='', contentless_delete=1,
      tokenize='unicode61 remove_diacritics 2')`,
   `CREATE VIRTUAL TABLE messages_cjk USING fts5(body, content='', contentless_delete=1,
      tokenize='trigram remove_diacritics 1')`,

@@ -1,12 +1,16 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
+import { CJK_GLOB as MIGRATION_CJK_GLOB } from '../migrations/0006_search.js'
 import {
+  CJK_GLOB,
   CJK_TEXT,
   INDEX_CHUNK_ROWS,
   scopedWords,
 } from '../src/conversations/message-store/sqlite-search-index.js'
 import { workerMessageStore } from '../src/conversations/message-store/sqlite-worker.js'
 import { SQLITE_BUSY_TIMEOUT_MS } from '../src/db/index.js'
+import { searchMessages } from '../src/db/queries/search.js'
+import { ftsScopedExpression, parseQuery } from '../src/search/query.js'
 import {
   type Account,
   buildTestApp,
@@ -42,7 +46,12 @@ async function setup(t: TestContext) {
   t.teardown(() => store.close())
   const indexedUpto = () => Number(sqlite.prepare('SELECT indexed_upto FROM search_progress').pluck().get())
   const inIndex = (word: string) =>
-    Number(sqlite.prepare('SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?').pluck().get(word))
+    Number(
+      sqlite
+        .prepare('SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?')
+        .pluck()
+        .get(`"${scopedWords(room, word)}"`),
+    )
   const append = async (content: string) =>
     Number((await store.append({ conversationId: room, senderId: ann.id, content, clientId: null })).row.id)
   return { app, store, ann, bob, room, indexedUpto, inIndex, append }
@@ -55,6 +64,7 @@ t.test('the scripts indexed by trigrams, and the words of the scoped column', as
     t.notOk(CJK_TEXT.test(text), `${text}: by words`)
   t.equal(scopedWords(12, 'Zoë’s zoe-approved, 3 snacks!'), '12xZoë 12xs 12xzoe 12xapproved 12x3 12xsnacks')
   t.equal(scopedWords(7, ' -- '), '', 'no words, nothing')
+  t.equal(CJK_GLOB, MIGRATION_CJK_GLOB, 'the GLOB the indexer uses is the one the migrations used')
 })
 
 t.test('committed but not yet indexed: found by a search, as edited, never once deleted', async (t) => {
@@ -184,4 +194,41 @@ t.test('an idle writer merges the index segments the chunks made, a step at a ti
   const response = await app.inject({ method: 'GET', url: '/search?q=kiwi&limit=100', headers: bob.auth })
   t.equal(response.json().results.length, 100, 'every message still found')
   t.equal(response.json().has_more, true)
+})
+
+t.test('a member of more conversations than one expression names: several, newest first', async (t) => {
+  const app = await buildTestApp(t, MANY_WRITES)
+  if (!app.ctx.database.sqlite)
+    return t.comment('SKIP: SQLite only (the PostgreSQL query names no conversation)')
+  const [ann, bob, cat] = [await register(app), await register(app), await register(app)]
+  const first = await createConversation(app, ann, [bob])
+  const second = await createConversation(app, ann, [cat])
+  t.not(first, second)
+  const ids: number[] = []
+  for (let i = 0; i < 6; i++) {
+    const room = i % 2 ? second : first
+    const row = await app.ctx.messages.append({
+      conversationId: room,
+      senderId: ann.id,
+      content: `lynx ${i}`,
+      clientId: null,
+    })
+    ids.push(Number(row.row.id))
+  }
+  // 1,200 conversation ids: the two real ones fall in different slices of 500.
+  const conversationIds = Array.from({ length: 1200 }, (_, i) => 1_000_000 + i)
+  conversationIds[100] = first
+  conversationIds[900] = second
+  await app.ctx.messages.searchable()
+  const terms = parseQuery('lynx')
+  const rows = await searchMessages(
+    app.ctx.db,
+    { wordsIn: (some) => ftsScopedExpression(terms, some), substrings: [] },
+    { userId: ann.id, conversationIds, limit: 4 },
+  )
+  t.same(
+    rows.map((row) => Number(row.id)),
+    [...ids].reverse().slice(0, 4),
+    'the newest four of both conversations',
+  )
 })

@@ -40,32 +40,6 @@ export function wordsOf(text: string): string[] {
 const ftsString = (text: string) => `"${text.replaceAll('"', '""')}"`
 
 /**
- * The last term's text as the SQLite index stores it, when that is certain (ASCII letters and
- * digits only, one word): the words it is the start of can then be looked up in the index.
- */
-export function plainPrefix(terms: Term[]): string | undefined {
-  const last = terms[terms.length - 1]
-  if (!last?.prefix) return undefined
-  const text = last.text.toLowerCase()
-  return /^[a-z0-9]+$/.test(text) ? text : undefined
-}
-
-/**
- * SQLite FTS5: the word terms as one expression over the `body` column (undefined if none). With
- * `expansions` (the indexed words the prefix term starts), the prefix term is those words ORed.
- */
-export function ftsWordExpression(terms: Term[], expansions?: string[]): string | undefined {
-  const words = terms.filter((term) => !term.substring)
-  if (words.length === 0) return undefined
-  const text = (term: Term) => {
-    if (!term.prefix) return ftsString(term.text)
-    if (expansions === undefined || expansions.length === 0) return `${ftsString(term.text)} *`
-    return `(${expansions.map(ftsString).join(' OR ')})`
-  }
-  return `body:(${words.map(text).join(' AND ')})`
-}
-
-/**
  * SQLite FTS5: the word terms over the `scoped` column, in each of `conversationIds` (undefined if
  * none): for each conversation, every term as that conversation's words (see scopedWords).
  */

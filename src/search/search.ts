@@ -4,21 +4,12 @@ import { requireMembership } from '../conversations/membership.js'
 import { plainText } from '../conversations/plain-text.js'
 import { type FileView, type MessageView, messageViews, toFileView } from '../conversations/views.js'
 import { findProjectOfMember } from '../db/queries/projects.js'
-import {
-  conversationIdsOf,
-  MAX_SCOPED_CONVERSATIONS,
-  type MessageMatch,
-  prefixExpansions,
-  searchFiles,
-  searchMessages,
-} from '../db/queries/search.js'
+import { conversationIdsOf, type MessageMatch, searchFiles, searchMessages } from '../db/queries/search.js'
 import { badRequest, notFound } from '../errors.js'
 import {
   ftsScopedExpression,
   ftsSubstringExpression,
-  ftsWordExpression,
   parseQuery,
-  plainPrefix,
   substringTerms,
   type Term,
   tsQueryText,
@@ -100,18 +91,9 @@ async function scope(
   return ids ?? conversationIdsOf(ctx.db, userId)
 }
 
-/** Above this many words starting with the prefix, the index is asked for the prefix itself. */
-const MAX_EXPANSIONS = 8
-
-/** `scopedTo`: the conversations to name in the index expression (undefined: too many to). */
-function matchOf(
-  terms: Term[],
-  expansions: string[] | undefined,
-  scopedTo: number[] | undefined,
-): MessageMatch {
+function matchOf(terms: Term[]): MessageMatch {
   return {
-    ftsWords: ftsWordExpression(terms, expansions),
-    ftsScoped: scopedTo && ftsScopedExpression(terms, scopedTo),
+    wordsIn: (conversationIds) => ftsScopedExpression(terms, conversationIds),
     ftsSubstrings: ftsSubstringExpression(terms),
     tsQuery: tsQueryText(terms),
     substrings: substringTerms(terms),
@@ -137,22 +119,9 @@ export async function searchMessagesOf(
   }
   const conversationIds = await scope(ctx, userId, query)
   if (terms.length === 0) return { results: [], has_more: false, cursor: null }
-  // Caught up first: the results, and the prefix's words when read from the index, must include
-  // the latest messages.
+  // Caught up first: whatever has committed is found.
   await ctx.messages.searchable()
-  // The words of each of my conversations (`scoped`) take a prefix cheaply as it is; only the
-  // plain words of everyone's messages need it spelled out as the few words it starts.
-  const scoped = conversationIds.length <= MAX_SCOPED_CONVERSATIONS
-  const prefix = scoped ? undefined : plainPrefix(terms)
-  const expansions = prefix === undefined ? undefined : await prefixExpansions(ctx.db, prefix, MAX_EXPANSIONS)
-  const rows = await searchMessages(
-    ctx.db,
-    matchOf(terms, expansions, scoped ? conversationIds : undefined),
-    {
-      ...filter,
-      conversationIds,
-    },
-  )
+  const rows = await searchMessages(ctx.db, matchOf(terms), { ...filter, conversationIds })
   const shown = rows.slice(0, limit)
   const views = await messageViews(ctx.db, shown)
   const patterns = termPatterns(terms)

@@ -10,6 +10,9 @@
 /** Scripts written without spaces between words: also indexed by trigrams (messages_cjk). */
 export const CJK_TEXT = /[\u0E00-\u0E7F\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uAC00-\uD7AF\uF900-\uFAFF]/u
 
+/** The same scripts as a GLOB pattern, for SQL: as migration 0006 wrote it (its last range starts at U+8C48, the NFC form of U+F900); test/search-index.test.ts checks. */
+export const CJK_GLOB = '*[\u0E01-\u0E7F\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uAC00-\uD7AF\u8C48-\uFAFF]*'
+
 const NOT_WORD = /[^\p{L}\p{N}\p{M}]+/u
 
 /**
@@ -78,18 +81,39 @@ function prepare(sqlite) {
   const progress = sqlite.prepare('SELECT indexed_upto FROM search_progress WHERE id = 1').pluck()
   const newest = sqlite.prepare('SELECT coalesce(max(id), 0) FROM messages').pluck()
   const edited = sqlite.prepare('SELECT count(*) FROM search_reindex').pluck()
+  // The words are split here (scopedWords), on whichever connection indexes: a function of this
+  // connection only, so the tables and triggers need nothing but SQLite.
+  sqlite.function('parley_scoped_words', { deterministic: true }, (conversationId, content) =>
+    scopedWords(Number(conversationId), String(content)),
+  )
+  const addWords = sqlite.prepare(
+    `INSERT INTO messages_fts (rowid, scoped)
+     SELECT id, parley_scoped_words(conversation_id, content) FROM messages
+     WHERE id > ? AND id <= ? AND deleted_at IS NULL`,
+  )
+  const addTrigrams = sqlite.prepare(
+    `INSERT INTO messages_cjk (rowid, body)
+     SELECT id, content FROM messages
+     WHERE id > ? AND id <= ? AND deleted_at IS NULL AND content GLOB '${CJK_GLOB}'`,
+  )
+  // Edited messages: the same, for the ids queued in search_reindex (live ones only).
   const editedIds = sqlite
-    .prepare('SELECT message_id FROM search_reindex ORDER BY message_id LIMIT ?')
+    .prepare(
+      'SELECT max(message_id) FROM (SELECT message_id FROM search_reindex ORDER BY message_id LIMIT ?)',
+    )
     .pluck()
-  const forgetEdited = sqlite.prepare('DELETE FROM search_reindex WHERE message_id = ?')
-  const liveOne = sqlite.prepare(
-    'SELECT id, conversation_id, content FROM messages WHERE id = ? AND deleted_at IS NULL',
+  const addEditedWords = sqlite.prepare(
+    `INSERT INTO messages_fts (rowid, scoped)
+     SELECT id, parley_scoped_words(conversation_id, content) FROM messages
+     WHERE id IN (SELECT message_id FROM search_reindex WHERE message_id <= ?) AND deleted_at IS NULL`,
   )
-  const liveBetween = sqlite.prepare(
-    'SELECT id, conversation_id, content FROM messages WHERE id > ? AND id <= ? AND deleted_at IS NULL',
+  const addEditedTrigrams = sqlite.prepare(
+    `INSERT INTO messages_cjk (rowid, body)
+     SELECT id, content FROM messages
+     WHERE id IN (SELECT message_id FROM search_reindex WHERE message_id <= ?) AND deleted_at IS NULL
+       AND content GLOB '${CJK_GLOB}'`,
   )
-  const addWords = sqlite.prepare('INSERT INTO messages_fts (rowid, body, scoped) VALUES (?, ?, ?)')
-  const addTrigrams = sqlite.prepare('INSERT INTO messages_cjk (rowid, body) VALUES (?, ?)')
+  const forgetEdited = sqlite.prepare('DELETE FROM search_reindex WHERE message_id <= ?')
   const advance = sqlite.prepare('UPDATE search_progress SET indexed_upto = ? WHERE id = 1')
   // A negative page count merges whatever segments there are, not only full levels.
   const mergeWords = sqlite.prepare(
@@ -107,26 +131,24 @@ function prepare(sqlite) {
     return Number(totalChanges.get()) - before > 2
   })
 
-  const add = (/** @type {{ id: number, conversation_id: number, content: string }} */ row) => {
-    addWords.run(row.id, row.content, scopedWords(row.conversation_id, row.content))
-    if (CJK_TEXT.test(row.content)) addTrigrams.run(row.id, row.content)
-  }
   // One chunk: the edited messages first, then the ids above indexed_upto, at most `rows` of each
   // (ids grow with each insert, AUTOINCREMENT never reuses one, and with one writer at a time no
   // smaller id commits later).
   const chunk = sqlite.transaction((/** @type {number} */ rows) => {
-    const ids = /** @type {number[]} */ (editedIds.all(rows))
-    for (const id of ids) {
-      const row = liveOne.get(id)
-      if (row) add(/** @type {any} */ (row))
-      forgetEdited.run(id)
+    const lastEdited = editedIds.get(rows)
+    let covered = 0
+    if (lastEdited !== null && lastEdited !== undefined) {
+      addEditedWords.run(lastEdited)
+      addEditedTrigrams.run(lastEdited)
+      covered += forgetEdited.run(lastEdited).changes
     }
     const from = Number(progress.get())
     const to = Math.min(Number(newest.get()), from + rows)
-    if (to <= from) return ids.length
-    for (const row of liveBetween.all(from, to)) add(/** @type {any} */ (row))
+    if (to <= from) return covered
+    addWords.run(from, to)
+    addTrigrams.run(from, to)
     advance.run(to)
-    return ids.length + (to - from)
+    return covered + (to - from)
   })
   return { progress, newest, edited, chunk, tidy }
 }

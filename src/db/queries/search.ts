@@ -9,10 +9,11 @@ type Db = Kysely<Database>
 
 /** What the words must match, as each database's index is asked. */
 export interface MessageMatch {
-  /** SQLite: FTS5 expression over `messages_fts.body`. */
-  ftsWords?: string
-  /** SQLite: the same over `messages_fts.scoped`, in the filter's conversations only. */
-  ftsScoped?: string
+  /**
+   * SQLite: the FTS5 expression of the word terms in the given conversations only (over the
+   * `scoped` column), or undefined when the query has no word terms.
+   */
+  wordsIn?: (conversationIds: number[]) => string | undefined
   /** SQLite: FTS5 expression over the trigram table `messages_cjk`. */
   ftsSubstrings?: string
   /** PostgreSQL: to_tsquery text (folded in SQL, as the index is). */
@@ -35,11 +36,8 @@ export interface MessageFilter {
   limit: number
 }
 
-/**
- * Above this many conversations the SQLite query names none of them in the index expression and
- * checks each match's conversation instead (an OR of this many terms costs more than it saves).
- */
-export const MAX_SCOPED_CONVERSATIONS = 500
+/** At most this many conversations are named in one index expression; more take several. */
+const MAX_SCOPED_CONVERSATIONS = 500
 
 function filters(filter: MessageFilter): RawBuilder<unknown>[] {
   const where: RawBuilder<unknown>[] = []
@@ -62,8 +60,8 @@ const inConversations = (filter: MessageFilter) =>
 /**
  * The newest live messages of the filter's conversations that match, newest first. SQLite walks
  * the FTS index from its newest row down, asking for the words of the searcher's conversations
- * only (the `scoped` column), so a word common elsewhere costs no more than the searcher's own
- * matches.
+ * only (each word is indexed with its conversation's id), so a word common elsewhere costs no
+ * more than the searcher's own matches.
  */
 export async function searchMessages(
   db: Db,
@@ -75,9 +73,10 @@ export async function searchMessages(
   const where = filters(filter)
   if (match.ftsSubstrings !== undefined) {
     // Text without spaces: the trigram table leads, the words (if any) are checked per row.
-    if (match.ftsWords !== undefined) {
+    const words = match.wordsIn?.(filter.conversationIds)
+    if (words !== undefined) {
       where.push(
-        sql`exists (select 1 from messages_fts w where w.messages_fts match ${match.ftsWords} and w.rowid = m.id)`,
+        sql`exists (select 1 from messages_fts w where w.messages_fts match ${words} and w.rowid = m.id)`,
       )
     }
     where.push(inConversations(filter))
@@ -87,14 +86,21 @@ export async function searchMessages(
       order by messages_cjk.rowid desc limit ${filter.limit}`.execute(db)
     return result.rows
   }
-  const expression = match.ftsScoped ?? match.ftsWords ?? ''
-  if (match.ftsScoped === undefined) where.push(inConversations(filter))
   if (filter.belowId !== undefined) where.push(sql`messages_fts.rowid < ${filter.belowId}`)
-  const result = await sql<MessageRow>`
-    select m.* from messages_fts cross join messages m on m.id = messages_fts.rowid
-    where messages_fts match ${expression}${where.length > 0 ? sql` and ${sql.join(where, sql` and `)}` : sql``}
-    order by messages_fts.rowid desc limit ${filter.limit}`.execute(db)
-  return result.rows
+  const also = where.length > 0 ? sql` and ${sql.join(where, sql` and `)}` : sql``
+  // A member of very many conversations: a query per slice of them, newest first across all.
+  const found: MessageRow[] = []
+  for (let at = 0; at < filter.conversationIds.length; at += MAX_SCOPED_CONVERSATIONS) {
+    const expression = match.wordsIn?.(filter.conversationIds.slice(at, at + MAX_SCOPED_CONVERSATIONS))
+    if (expression === undefined) return []
+    const result = await sql<MessageRow>`
+      select m.* from messages_fts cross join messages m on m.id = messages_fts.rowid
+      where messages_fts match ${expression}${also}
+      order by messages_fts.rowid desc limit ${filter.limit}`.execute(db)
+    found.push(...result.rows)
+  }
+  if (filter.conversationIds.length <= MAX_SCOPED_CONVERSATIONS) return found
+  return found.sort((a, b) => Number(b.id) - Number(a.id)).slice(0, filter.limit)
 }
 
 async function searchPostgres(db: Db, match: MessageMatch, filter: MessageFilter): Promise<MessageRow[]> {
@@ -112,31 +118,6 @@ async function searchPostgres(db: Db, match: MessageMatch, filter: MessageFilter
     select m.* from messages m where ${sql.join(where, sql` and `)}
     order by m.id desc limit ${filter.limit}`.execute(db)
   return result.rows
-}
-
-/** Temporary (per connection) view of the SQLite word index's vocabulary, made on first use. */
-const vocabularyReady = new WeakSet<Db>()
-
-/**
- * SQLite: the prefix and the longer indexed words that start with it (lower case ASCII), or
- * undefined when there are more than `max` longer ones (or on PostgreSQL). A prefix match makes
- * FTS5 merge the whole doclist of every such word before the first row; these few words ORed are
- * walked lazily instead. The range starts just above the prefix itself: the vocabulary counts each
- * word's rows as it lists it, and the prefix, often a common word, would cost the most.
- */
-export async function prefixExpansions(db: Db, prefix: string, max: number): Promise<string[] | undefined> {
-  if (isPostgres(db)) return undefined
-  if (!vocabularyReady.has(db)) {
-    await sql`create virtual table if not exists temp.messages_fts_words using fts5vocab(main, messages_fts, 'col')`.execute(
-      db,
-    )
-    vocabularyReady.add(db)
-  }
-  const above = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
-  const result = await sql<{ term: string }>`
-    select term from temp.messages_fts_words where col = 'body' and term >= ${`${prefix}\u0001`} and term < ${above}
-    limit ${max + 1}`.execute(db)
-  return result.rows.length > max ? undefined : [prefix, ...result.rows.map((row) => row.term)]
 }
 
 /** The conversation ids `userId` is a member of now. */
