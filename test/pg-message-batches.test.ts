@@ -183,6 +183,18 @@ t.test('a batch is one statement and one round trip, with no transaction around 
     ],
   )
   t.ok(await unreadMatchesCount(app, id), 'unread counts equal COUNT(*)')
+  const stored = await app.ctx.db
+    .selectFrom('messages')
+    .selectAll()
+    .where('conversation_id', '=', id)
+    .where('content', '!=', 'warm')
+    .orderBy('id')
+    .execute()
+  t.strictSame(
+    results.map((r) => ({ ...(r as AppendResult).row })),
+    stored.map((row) => ({ ...row })),
+    'each append returns its row as stored, every column',
+  )
 })
 
 t.test(

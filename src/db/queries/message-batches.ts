@@ -19,7 +19,12 @@ export interface BatchMessage {
 
 /** What runs a named statement: pg's Pool or Client (`query({ name, text, values })`). */
 export interface PreparedQueryRunner {
-  query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>
+  query<R>(config: {
+    name: string
+    text: string
+    values: unknown[]
+    rowMode: 'array'
+  }): Promise<{ rows: R[] }>
 }
 
 /**
@@ -32,23 +37,7 @@ export interface BatchOutcome {
   created: boolean
 }
 
-const MESSAGE_COLUMNS = [
-  'id',
-  'conversation_id',
-  'sender_id',
-  'content',
-  'client_id',
-  'created_at',
-  'edited_at',
-  'deleted_at',
-  'deleted_by',
-  'change_seq',
-  'mentions',
-] as const
-
-const columns = (alias: string) => MESSAGE_COLUMNS.map((column) => `${alias}.${column}`).join(', ')
-
-export const APPEND_BATCH_STATEMENT = 'parley_append_message_batch_v1'
+export const APPEND_BATCH_STATEMENT = 'parley_append_message_batch_v2'
 
 /**
  * The statement. `locked` takes the locks first, before any write (every write below needs a row
@@ -140,18 +129,36 @@ queued AS (
   )
   RETURNING 1
 ),
+-- A new message comes back as its id and change number only (the caller has the rest); one
+-- stored before as the whole row.
 outcome AS (
-  SELECT n.ord, true AS created, ${columns('x')}
-  FROM inserted x JOIN numbered n ON n.conversation_id = x.conversation_id AND n.seq = x.change_seq
-  UNION ALL
-  SELECT i.ord, false, ${columns('e')}
+  SELECT i.ord, false AS created, e.id, e.change_seq, e.conversation_id, e.sender_id, e.content,
+    e.client_id, e.created_at, e.edited_at, e.deleted_at, e.deleted_by, e.mentions
   FROM input i JOIN existing e ON e.sender_id = i.sender_id AND e.client_id = i.client_id
+  UNION ALL
+  SELECT n.ord, true, x.id, x.change_seq, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM inserted x JOIN numbered n ON n.conversation_id = x.conversation_id AND n.seq = x.change_seq
 )
-SELECT o.*
+SELECT o.created, o.id, o.change_seq, o.conversation_id, o.sender_id, o.content, o.client_id,
+  o.created_at, o.edited_at, o.deleted_at, o.deleted_by, o.mentions
 FROM input i LEFT JOIN outcome o ON o.ord = i.ord
 ORDER BY i.ord`
 
-type OutcomeRow = MessageRow & { ord: number | null; created: boolean | null }
+/** A row of the statement's result, as an array (pg's rowMode 'array': no object per row to build). */
+type OutcomeRow = [
+  created: boolean | null,
+  id: number | null,
+  changeSeq: number | null,
+  conversationId: number | null,
+  senderId: number | null,
+  content: string | null,
+  clientId: string | null,
+  createdAt: string | null,
+  editedAt: string | null,
+  deletedAt: string | null,
+  deletedBy: number | null,
+  mentions: string | null,
+]
 
 /** The statement's parameters: one array per column, so its text is the same for every batch. */
 export function appendBatchValues(messages: BatchMessage[], now: string): unknown[] {
@@ -178,14 +185,53 @@ export async function appendBatch(
   messages: BatchMessage[],
   now: string,
 ): Promise<BatchOutcome[]> {
+  const values = appendBatchValues(messages, now)
   const { rows } = await runner.query<OutcomeRow>({
     name: APPEND_BATCH_STATEMENT,
     text: APPEND_BATCH_SQL,
-    values: appendBatchValues(messages, now),
+    values,
+    rowMode: 'array',
   })
-  return rows.map((result) => {
-    if (result.ord === null) return { row: undefined, created: false }
-    const { ord: _ord, created, ...row } = result
-    return { row, created: created === true }
-  })
+  const mentions = values[4] as Array<string | null>
+  const outcomes = new Array<BatchOutcome>(rows.length)
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]
+    const m = messages[i]
+    if (r[1] === null) outcomes[i] = { row: undefined, created: false }
+    else if (r[0] === true)
+      outcomes[i] = {
+        created: true,
+        row: {
+          id: r[1],
+          conversation_id: m.conversationId,
+          sender_id: m.senderId,
+          content: m.content,
+          client_id: m.clientId,
+          created_at: now,
+          edited_at: null,
+          deleted_at: null,
+          deleted_by: null,
+          change_seq: r[2] as number,
+          mentions: mentions[i],
+        },
+      }
+    else
+      outcomes[i] = {
+        created: false,
+        row: {
+          id: r[1],
+          conversation_id: r[3] as number,
+          sender_id: r[4] as number,
+          content: r[5] as string,
+          client_id: r[6],
+          created_at: r[7] as string,
+          edited_at: r[8],
+          deleted_at: r[9],
+          deleted_by: r[10],
+          change_seq: r[2] as number,
+          mentions: r[11],
+        },
+      }
+  }
+  return outcomes
 }
