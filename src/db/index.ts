@@ -127,6 +127,14 @@ const loadPg = (): typeof pg => {
   return pgModule
 }
 
+/** The pool under each PostgreSQL Kysely instance, for the few statements run by name (prepared). */
+const pools = new WeakMap<Kysely<Database>, pg.Pool>()
+
+/** The pg Pool `db` runs on; undefined on SQLite. */
+export function postgresPoolOf(db: Kysely<Database>): pg.Pool | undefined {
+  return pools.get(db)
+}
+
 const WARM_CONNECTIONS = 4
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
 
@@ -179,6 +187,7 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
     throw error
   }
   const db = new Kysely<Database>({ dialect: new CurrentSchemaPostgresDialect({ pool }) })
+  pools.set(db, pool)
   return {
     db,
     dialect: 'postgres',

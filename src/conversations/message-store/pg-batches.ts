@@ -1,16 +1,15 @@
 import type { Kysely } from 'kysely'
-import { isRetryableConflict } from '../../db/index.js'
-import { type BatchRow, insertBatch, lockSenders } from '../../db/queries/message-batches.js'
-import { findByClientId } from '../../db/queries/messages.js'
-import type { Database, MessageRow } from '../../db/types.js'
+import { isRetryableConflict, isUniqueViolation, postgresPoolOf } from '../../db/index.js'
+import { appendBatch, type BatchOutcome, type PreparedQueryRunner } from '../../db/queries/message-batches.js'
+import type { Database } from '../../db/types.js'
 import { MAX_ATTEMPTS, type WriteBatcher } from '../../db/write-batch.js'
 import { notFound } from '../../errors.js'
 import { nowIso } from '../../time.js'
 import { kyselyMessageStore } from './kysely.js'
 import type { AppendInput, AppendResult, MessageStore } from './types.js'
 
-// PostgreSQL: the messages of one moment as one transaction of two statements (message-batches.ts),
-// whatever their number, instead of several statements per message in a savepoint each. The
+// PostgreSQL: the messages of one moment as one statement (message-batches.ts), whatever their
+// number: one round trip, a prepared statement run by name, no transaction around it. The
 // conversations are spread over a few lanes (conversation id modulo LANES), each with one batch in
 // flight on its own pool connection: batches of different conversations commit side by side, and
 // one conversation's messages stay in one lane, in the order they were asked for. Uploads (a file
@@ -26,40 +25,14 @@ interface Waiter {
   attempts: number
 }
 
-const pairKey = (input: { conversationId: number; senderId: number }) =>
-  `${input.conversationId}:${input.senderId}`
 const clientKey = (senderId: number | string, clientId: string) => `${senderId}\u0000${clientId}`
-
-/** What each waiter gets from the rows of its batch: its message, or its own error. */
-function settle(batch: Waiter[], allowed: Set<string>, rows: BatchRow[]): Array<AppendResult | undefined> {
-  const byClientId = new Map<string, BatchRow>()
-  // Messages without a client_id, per conversation, in change order (the order they were asked for).
-  const anonymous = new Map<number, BatchRow[]>()
-  for (const row of rows) {
-    if (row.client_id !== null) byClientId.set(clientKey(row.sender_id, row.client_id), row)
-    else {
-      const list = anonymous.get(Number(row.conversation_id)) ?? []
-      list.push(row)
-      anonymous.set(Number(row.conversation_id), list)
-    }
-  }
-  for (const list of anonymous.values()) list.sort((a, b) => Number(a.change_seq) - Number(b.change_seq))
-  return batch.map(({ input }) => {
-    let row: BatchRow | undefined
-    if (input.clientId !== null) row = byClientId.get(clientKey(input.senderId, input.clientId))
-    else if (allowed.has(pairKey(input))) row = anonymous.get(input.conversationId)?.shift()
-    if (!row) return undefined
-    const { created, ...message } = row
-    return { row: message as MessageRow, created }
-  })
-}
 
 class Lane {
   private queue: Waiter[] = []
   private running = false
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly runner: PreparedQueryRunner,
     private readonly onCommit?: (size: number, ms: number) => void,
   ) {}
 
@@ -99,12 +72,17 @@ class Lane {
 
   private async commit(batch: Waiter[]): Promise<void> {
     const started = performance.now()
-    let outcome: { allowed: Set<string>; rows: BatchRow[] }
+    let outcomes: BatchOutcome[]
     try {
-      outcome = await this.write(batch)
+      outcomes = await appendBatch(
+        this.runner,
+        batch.map((waiter) => waiter.input),
+        nowIso(),
+      )
     } catch (error) {
-      if (isRetryableConflict(error)) {
-        // A deadlock or serialization failure is nobody's fault: the batch runs again.
+      if (isRetryableConflict(error) || isUniqueViolation(error)) {
+        // A deadlock, a serialization failure or a client_id another node committed while the
+        // batch waited for its locks is nobody's fault: the batch runs again (and finds that one).
         const again = batch.filter((waiter) => {
           waiter.attempts++
           if (waiter.attempts < MAX_ATTEMPTS) return true
@@ -123,30 +101,11 @@ class Lane {
       return
     }
     this.onCommit?.(batch.length, performance.now() - started)
-    const results = settle(batch, outcome.allowed, outcome.rows)
     for (let i = 0; i < batch.length; i++) {
-      const result = results[i]
-      const { input, resolve, reject } = batch[i]
-      if (result) resolve(result)
-      else if (input.clientId !== null && outcome.allowed.has(pairKey(input))) {
-        // Its client_id was committed by another transaction while this one ran: the first wins.
-        findByClientId(this.db, input.senderId, input.clientId).then(
-          (first) => (first ? resolve({ row: first, created: false }) : reject(notFound('Conversation'))),
-          reject,
-        )
-      } else reject(notFound('Conversation'))
+      const { row, created } = outcomes[i]
+      if (row) batch[i].resolve({ row, created })
+      else batch[i].reject(notFound('Conversation'))
     }
-  }
-
-  private write(batch: Waiter[]): Promise<{ allowed: Set<string>; rows: BatchRow[] }> {
-    const inputs = batch.map((waiter) => waiter.input)
-    const pairs = [...new Map(inputs.map((input) => [pairKey(input), input])).values()]
-    return this.db.transaction().execute(async (trx) => {
-      const allowed = await lockSenders(trx, pairs)
-      const flags = inputs.map((input) => allowed.has(pairKey(input)))
-      const rows = await insertBatch(trx, inputs, flags, nowIso())
-      return { allowed, rows }
-    })
   }
 }
 
@@ -156,7 +115,10 @@ export function pgMessageStore(
   writes: WriteBatcher,
   onCommit?: (size: number, ms: number) => void,
 ): MessageStore {
-  const lanes = Array.from({ length: LANES }, () => new Lane(db, onCommit))
+  const pool = postgresPoolOf(db)
+  if (!pool) throw new Error('pgMessageStore: not a PostgreSQL database')
+  const runner = pool as unknown as PreparedQueryRunner
+  const lanes = Array.from({ length: LANES }, () => new Lane(runner, onCommit))
   const uploads = kyselyMessageStore(db, writes)
   return {
     append(input) {
