@@ -5,6 +5,7 @@ import {
   CJK_GLOB,
   CJK_TEXT,
   INDEX_CHUNK_ROWS,
+  INDEX_CHUNKS_PER_TURN,
   scopedWords,
 } from '../src/conversations/message-store/sqlite-search-index.js'
 import { workerMessageStore } from '../src/conversations/message-store/sqlite-worker.js'
@@ -231,4 +232,30 @@ t.test('a member of more conversations than one expression names: several, newes
     [...ids].reverse().slice(0, 4),
     'the newest four of both conversations',
   )
+})
+
+t.test('a long catch-up takes turns with the messages waiting to be written', async (t) => {
+  const s = await setup(t)
+  if (!s) return t.comment('SKIP: SQLite only; PostgreSQL keeps its index as rows are written')
+  const { app, store, ann, room, indexedUpto, append } = s
+  await append('start the writer thread with a batch of one')
+  await Promise.all(Array.from({ length: 20 }, (_, i) => append(`warm ${i}`)))
+  // More than one turn of the writer (INDEX_CHUNKS_PER_TURN chunks) behind, written straight in.
+  const sqlite = app.ctx.database.sqlite as NonNullable<typeof app.ctx.database.sqlite>
+  const behind = INDEX_CHUNK_ROWS * INDEX_CHUNKS_PER_TURN + 5_000
+  sqlite.transaction(() => {
+    const insert = sqlite.prepare(
+      "INSERT INTO messages (conversation_id, sender_id, content, created_at, change_seq) VALUES (?, ?, ?, '2026-12-01T00:00:00.000Z', 0)",
+    )
+    for (let i = 0; i < behind; i++) insert.run(room, ann.id, `backlog ${i} heron`)
+  })()
+  const order: string[] = []
+  const searchable = store.searchable().then(() => order.push('searchable'))
+  const written = store
+    .append({ conversationId: room, senderId: ann.id, content: 'written meanwhile', clientId: null })
+    .then(() => order.push('append'))
+  await Promise.all([searchable, written])
+  t.same(order, ['append', 'searchable'], 'the message waiting was written between two turns')
+  const newest = Number(sqlite.prepare('SELECT max(id) FROM messages').pluck().get())
+  t.equal(indexedUpto(), newest, 'then the index caught up, all of it')
 })

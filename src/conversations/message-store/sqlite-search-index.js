@@ -30,8 +30,11 @@ export function scopedWords(conversationId, text) {
     .join(' ')
 }
 
-/** Rows per indexing transaction: bounds how long the index holds the write lock (~10 ms). */
+/** Rows per indexing transaction: bounds how long the index holds the write lock (~20 ms). */
 export const INDEX_CHUNK_ROWS = 2000
+
+/** Chunks one request to the writer thread may index before the batches waiting go first. */
+export const INDEX_CHUNKS_PER_TURN = 10
 
 /**
  * Index pages one tidying step may write (~10 ms). Each chunk adds an index segment and FTS5
@@ -65,13 +68,14 @@ export function createSearchIndexer(sqlite) {
     tidy() {
       return ready().tidy.immediate()
     },
-    /** Indexes every committed message, a chunk per transaction; returns how many it covered. */
-    catchUp() {
+    /**
+     * Indexes committed messages a chunk per transaction, at most `maxChunks` of them; returns
+     * whether it caught up (false: more to do, e.g. a whole index to rebuild after a migration).
+     */
+    catchUp(maxChunks = Number.POSITIVE_INFINITY) {
       const { chunk } = ready()
-      let covered = 0
-      for (let n = chunk.immediate(INDEX_CHUNK_ROWS); n > 0; n = chunk.immediate(INDEX_CHUNK_ROWS))
-        covered += n
-      return covered
+      for (let i = 0; i < maxChunks; i++) if (chunk.immediate(INDEX_CHUNK_ROWS) === 0) return true
+      return false
     },
   }
 }

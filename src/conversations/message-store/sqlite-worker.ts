@@ -44,6 +44,8 @@ export function workerMessageStore(
   let indexWanted = false
   let searches: IndexWaiter[] = []
   let tidyWanted = false
+  /** The last turn of the writer thread indexed and left more to do. */
+  let lastWasIndex = false
   let idleWork = false
   let idleTimer: NodeJS.Timeout | undefined
 
@@ -60,6 +62,11 @@ export function workerMessageStore(
         if (reply.type === 'failed') {
           const error = toError(reply.code, reply.message)
           for (const search of current.searches) search.reject(error)
+        } else if (reply.type === 'indexed' && !reply.caughtUp) {
+          // More to index: another turn after the batches waiting now; the searches wait for it.
+          searches.push(...current.searches)
+          indexWanted = true
+          lastWasIndex = true
         } else {
           for (const search of current.searches) search.resolve()
           // More to merge: another step after the next idle spell.
@@ -153,8 +160,11 @@ export function workerMessageStore(
 
   const sendNext = () => {
     if (inFlight) return
-    // A waiting search goes before the next batch: under steady load the queue never empties.
-    if (indexWanted && (searches.length > 0 || queue.length === 0)) {
+    // A waiting search goes before the next batch (under steady load the queue never empties),
+    // but a long catch-up takes turns with the batches.
+    const indexFirst = searches.length > 0 && !lastWasIndex
+    lastWasIndex = false
+    if (indexWanted && (indexFirst || queue.length === 0)) {
       if (runIndex()) return sendNext()
       setImmediate(sendNext)
       return
@@ -255,5 +265,5 @@ type IndexWaiter = { resolve: () => void; reject: (error: unknown) => void }
 
 type WorkerReply =
   | { type: 'done'; id: number; outcomes: AppendOutcome[]; ms: number }
-  | { type: 'indexed'; id: number; merged: boolean }
+  | { type: 'indexed'; id: number; caughtUp: boolean; merged: boolean }
   | { type: 'failed'; id: number; code: string | undefined; message: string }

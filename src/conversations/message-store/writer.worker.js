@@ -7,13 +7,13 @@
 // idle it also merges the index's segments a step at a time (`tidy`).
 //
 // in:  { type: 'batch', id, inputs: AppendInput[] } | { type: 'index', id, tidy } | { type: 'close' }
-// out: { type: 'done', id, outcomes: AppendOutcome[], ms } | { type: 'indexed', id, merged }
+// out: { type: 'done', id, outcomes: AppendOutcome[], ms } | { type: 'indexed', id, caughtUp, merged }
 //    | { type: 'failed', id, code, message }
 
 import { parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { createAppender } from './sqlite-appender.js'
-import { createSearchIndexer, INDEX_CHUNK_ROWS } from './sqlite-search-index.js'
+import { createSearchIndexer, INDEX_CHUNK_ROWS, INDEX_CHUNKS_PER_TURN } from './sqlite-search-index.js'
 
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort)
 const sqlite = new Database(workerData.path)
@@ -35,10 +35,11 @@ port.on('message', (message) => {
   const started = performance.now()
   try {
     if (message.type === 'index') {
-      searchIndex.catchUp()
+      // A turn at a time: messages waiting to be written go between turns of a long catch-up.
+      const caughtUp = searchIndex.catchUp(INDEX_CHUNKS_PER_TURN)
       unindexed = 0
-      const merged = message.tidy ? searchIndex.tidy() : false
-      port.postMessage({ type: 'indexed', id: message.id, merged })
+      const merged = caughtUp && message.tidy ? searchIndex.tidy() : false
+      port.postMessage({ type: 'indexed', id: message.id, caughtUp, merged })
       return
     }
     const outcomes = appendBatch(message.inputs)
