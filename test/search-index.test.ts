@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import { Migrator } from 'kysely'
 import t from 'tap'
 import { CJK_GLOB as MIGRATION_CJK_GLOB } from '../migrations/0006_search.js'
+import { migrations } from '../migrations/index.js'
 import {
   CJK_GLOB,
   CJK_TEXT,
@@ -9,7 +14,7 @@ import {
   scopedWords,
 } from '../src/conversations/message-store/sqlite-search-index.js'
 import { workerMessageStore } from '../src/conversations/message-store/sqlite-worker.js'
-import { SQLITE_BUSY_TIMEOUT_MS } from '../src/db/index.js'
+import { openDatabase, SQLITE_BUSY_TIMEOUT_MS } from '../src/db/index.js'
 import { searchMessages } from '../src/db/queries/search.js'
 import { ftsScopedExpression, parseQuery } from '../src/search/query.js'
 import {
@@ -258,4 +263,31 @@ t.test('a long catch-up takes turns with the messages waiting to be written', as
   t.same(order, ['append', 'searchable'], 'the message waiting was written between two turns')
   const newest = Number(sqlite.prepare('SELECT max(id) FROM messages').pluck().get())
   t.equal(indexedUpto(), newest, 'then the index caught up, all of it')
+})
+
+t.test('a database from before the index was per conversation: rebuilt from its messages', async (t) => {
+  if (process.env.PARLEY_TEST_DB === 'postgres') return t.comment('SKIP: SQLite only (migration 0011)')
+  const dir = mkdtempSync(join(tmpdir(), 'parley-upgrade-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, 'parley.db')
+  // The schema as the previous version left it (migrations up to 0010), with messages in it.
+  const old = await openDatabase(`sqlite:${path}`)
+  const earlier = Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '0011'))
+  const migrator = new Migrator({ db: old.db, provider: { getMigrations: async () => earlier } })
+  t.notOk((await migrator.migrateToLatest()).error)
+  const at = '2026-11-01T00:00:00.000Z'
+  old.sqlite?.exec(`
+    INSERT INTO users (username, username_key, display_name, password_hash, role, created_at)
+      VALUES ('olduser', 'olduser', 'Old User', 'x', 'member', '${at}');
+    INSERT INTO conversations (kind, title, created_at, last_activity_at) VALUES ('group', 'old', '${at}', '${at}');
+    INSERT INTO conversation_members (conversation_id, user_id, joined_at) VALUES (1, 1, '${at}');
+    INSERT INTO messages (conversation_id, sender_id, content, created_at, change_seq)
+      VALUES (1, 1, 'an old heron', '${at}', 1);`)
+  await old.db.destroy()
+  const app = await buildTestApp(t, { ...MANY_WRITES, databaseUrl: `sqlite:${path}` })
+  const bob = await register(app)
+  app.ctx.database.sqlite?.exec(
+    `INSERT INTO conversation_members (conversation_id, user_id, joined_at) VALUES (1, ${bob.id}, '${at}')`,
+  )
+  t.same((await found(app, bob, 'heron')).length, 1, 'found once the index is rebuilt')
 })
