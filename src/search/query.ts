@@ -1,10 +1,11 @@
-import { CJK_TEXT, scopedWords } from '../conversations/message-store/sqlite-search-index.js'
+import { CJK_TEXT, scopedWords, wordsOf } from '../conversations/message-store/sqlite-search-index.js'
+
+export { wordsOf }
 
 // A search query as typed, taken apart once: its words and "quoted phrases", and the expressions
 // each database matches them with. User text never reaches a query's syntax unquoted.
 
 const WORD_CHAR = /[\p{L}\p{N}\p{M}]/u
-const NOT_WORD = /[^\p{L}\p{N}\p{M}]+/u
 
 export interface Term {
   text: string
@@ -30,11 +31,6 @@ export function parseQuery(q: string): Term[] {
   const last = terms[terms.length - 1]
   if (last && !last.phrase && !last.substring) last.prefix = true
   return terms
-}
-
-/** The words of a term, as the indexes split them (on anything but letters, digits and marks). */
-export function wordsOf(text: string): string[] {
-  return text.split(NOT_WORD).filter((word) => word !== '')
 }
 
 const ftsString = (text: string) => `"${text.replaceAll('"', '""')}"`

@@ -16,6 +16,15 @@ export const CJK_GLOB = '*[\u0E01-\u0E7F\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\
 const NOT_WORD = /[^\p{L}\p{N}\p{M}]+/u
 
 /**
+ * The words of `text`, split on anything but letters, digits and marks: how search splits a query
+ * and the indexed text alike.
+ * @param {string} text
+ */
+export function wordsOf(text) {
+  return text.split(NOT_WORD).filter((word) => word !== '')
+}
+
+/**
  * The words of `text` as the `scoped` column holds them: each prefixed with the conversation id
  * (`12xmeeting`). Queries build their terms with this same function, so both sides split alike;
  * the tokenizer then folds case and accents of the whole token.
@@ -23,9 +32,7 @@ const NOT_WORD = /[^\p{L}\p{N}\p{M}]+/u
  * @param {string} text
  */
 export function scopedWords(conversationId, text) {
-  return text
-    .split(NOT_WORD)
-    .filter((word) => word !== '')
+  return wordsOf(text)
     .map((word) => `${conversationId}x${word}`)
     .join(' ')
 }

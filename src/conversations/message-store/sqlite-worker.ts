@@ -26,12 +26,10 @@ export function workerMessageStore(
   /** How long the writer stays idle before it brings the search index up to date. */
   indexWhenIdleMs = INDEX_WHEN_IDLE_MS,
 ): MessageStore {
-  const here = local && { sqlite: local, appendBatch: createAppender(local) }
-  // Made on first use: the connection is migrated by then.
-  let localIndex: ReturnType<typeof createSearchIndexer> | undefined
-  const indexHere = () => {
-    localIndex ??= createSearchIndexer(local as SqliteDatabase.Database)
-    return localIndex
+  const here = local && {
+    sqlite: local,
+    appendBatch: createAppender(local),
+    searchIndex: createSearchIndexer(local),
   }
   let worker: Worker | undefined
   let queue: Waiter[] = []
@@ -110,9 +108,9 @@ export function workerMessageStore(
     const waiting = searches
     // A waiting search is answered first; merging waits for the next idle spell.
     const tidy = tidyWanted && waiting.length === 0
-    const behind = local ? indexHere().lag() : Number.POSITIVE_INFINITY
-    const onThread = worker !== undefined || !local || behind > INDEX_CHUNK_ROWS
-    if (!onThread && (behind > 0 || tidy) && local?.inTransaction) return false
+    const behind = here ? here.searchIndex.lag() : Number.POSITIVE_INFINITY
+    const onThread = worker !== undefined || !here || behind > INDEX_CHUNK_ROWS
+    if (!onThread && (behind > 0 || tidy) && here?.sqlite.inTransaction) return false
     searches = []
     indexWanted = false
     tidyWanted = false
@@ -128,7 +126,7 @@ export function workerMessageStore(
       worker.postMessage({ type: 'index', id: inFlight.id, tidy })
       return true
     }
-    const searchIndex = indexHere()
+    const { searchIndex } = here
     try {
       searchIndex.catchUp()
       for (const search of waiting) search.resolve()
@@ -194,7 +192,7 @@ export function workerMessageStore(
 
   // A search index behind since the last run (or rebuilt by a migration) catches up soon after
   // boot; one up to date waits for new messages.
-  if (!local || indexHere().lag() > 0) {
+  if (!here || here.searchIndex.lag() > 0) {
     idleWork = true
     whenIdle()
   }
@@ -217,7 +215,7 @@ export function workerMessageStore(
       })
     },
     searchable() {
-      if (local && indexHere().lag() === 0) return Promise.resolve()
+      if (here && here.searchIndex.lag() === 0) return Promise.resolve()
       return new Promise<void>((resolve, reject) => {
         searches.push({ resolve, reject })
         indexWanted = true
