@@ -1,6 +1,7 @@
 import { buildApp } from '../src/app.js'
 import { testConfig } from '../src/config.js'
 import { pgMessageStore } from '../src/conversations/message-store/pg-batches.js'
+import { addMembers } from './pg-rooms.js'
 
 // The node process's CPU per message on PostgreSQL's write path, without sockets and without
 // queueing: batches of B messages (100 bytes, a client_id each) over 10 conversations of 10, all
@@ -30,27 +31,7 @@ while (rooms.length < 10) {
     .returning('id')
     .executeTakeFirstOrThrow()
   if (Number(room.id) % 4 !== LANE_OF) continue // one lane: one batch at a time
-  const members: number[] = []
-  for (let k = 0; k < 10; k++) {
-    const name = `u${rooms.length}_${k}`
-    const user = await db
-      .insertInto('users')
-      .values({
-        username: name,
-        username_key: name,
-        display_name: name,
-        password_hash: 'x',
-        role: 'user',
-        created_at: now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow()
-    members.push(Number(user.id))
-  }
-  await db
-    .insertInto('conversation_members')
-    .values(members.map((user_id) => ({ conversation_id: Number(room.id), user_id, joined_at: now })))
-    .execute()
+  const members = await addMembers(db, Number(room.id), `u${rooms.length}`, 10, now)
   rooms.push({ id: Number(room.id), members })
 }
 

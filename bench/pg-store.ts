@@ -5,6 +5,7 @@ import { kyselyMessageStore } from '../src/conversations/message-store/kysely.js
 import { pgMessageStore } from '../src/conversations/message-store/pg-batches.js'
 import type { MessageStore } from '../src/conversations/message-store/types.js'
 import type { Database } from '../src/db/types.js'
+import { addMembers } from './pg-rooms.js'
 
 // The PostgreSQL message store alone, without sockets: K appends in flight over 100 conversations
 // of 10 (100-byte messages), the savepoint-per-message path (kyselyMessageStore) against the
@@ -27,32 +28,12 @@ async function seed(db: Kysely<Database>) {
   const now = new Date().toISOString()
   const rooms: Array<{ id: number; members: number[] }> = []
   for (let c = 0; c < 100; c++) {
-    const members: number[] = []
-    for (let k = 0; k < 10; k++) {
-      const name = `u${c}_${k}`
-      const row = await db
-        .insertInto('users')
-        .values({
-          username: name,
-          username_key: name,
-          display_name: name,
-          password_hash: 'x',
-          role: 'user',
-          created_at: now,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow()
-      members.push(Number(row.id))
-    }
     const room = await db
       .insertInto('conversations')
       .values({ kind: 'group', title: `c${c}`, created_at: now, last_activity_at: now })
       .returning('id')
       .executeTakeFirstOrThrow()
-    await db
-      .insertInto('conversation_members')
-      .values(members.map((user_id) => ({ conversation_id: Number(room.id), user_id, joined_at: now })))
-      .execute()
+    const members = await addMembers(db, Number(room.id), `u${c}`, 10, now)
     rooms.push({ id: Number(room.id), members })
   }
   return rooms
